@@ -1,0 +1,123 @@
+// Package setup builds the App from the environment: it loads the
+// configuration, opens the store the configuration names, fills in secrets
+// the local runner may generate, and seeds the roles. Every entry point (the
+// local runner, each Lambda and Cloud Functions binary) starts here.
+package setup
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/lcgo/lcgo/shared/app"
+	"github.com/lcgo/lcgo/shared/config"
+	"github.com/lcgo/lcgo/shared/librechat"
+	"github.com/lcgo/lcgo/shared/mail"
+	"github.com/lcgo/lcgo/shared/ratelimit"
+	"github.com/lcgo/lcgo/shared/roles"
+	"github.com/lcgo/lcgo/shared/store/sqlite"
+)
+
+// Options say where the process runs.
+type Options struct {
+	// Local marks the local runner: missing secrets are generated and kept
+	// in the store. Anywhere else they must be configured.
+	Local bool
+	// Getenv looks up configuration; nil means os.LookupEnv.
+	Getenv func(string) (string, bool)
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Open builds the App. The caller closes a.Store when done.
+func Open(ctx context.Context, opt Options) (*app.App, error) {
+	getenv := opt.Getenv
+	if getenv == nil {
+		getenv = os.LookupEnv
+	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Cloud = !opt.Local
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "librechat.db"))
+	if err != nil {
+		return nil, err
+	}
+	clock := app.SystemClock{}
+	a := &app.App{
+		Config:  cfg,
+		Store:   st,
+		Clock:   clock,
+		IDs:     &app.RandomIDs{Clock: clock},
+		Limiter: ratelimit.NewMemory(clock),
+		Mailer:  mail.Log{Logger: log},
+		HTTP:    &http.Client{Timeout: 30 * time.Second},
+		Log:     log,
+	}
+	if err := fillSecrets(ctx, a, opt.Local); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := roles.Seed(ctx, a.Store, a.IDs, cfg); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// fillSecrets generates the secrets the operator left unset, once, and keeps
+// them in the store so that restarts do not log everybody out. Outside the
+// local runner an unset secret is an error.
+func fillSecrets(ctx context.Context, a *app.App, local bool) error {
+	secrets := []struct {
+		name string
+		dst  *string
+		key  string
+	}{
+		{"JWT_SECRET", &a.Config.Auth.JWTSecret, "secret:jwt"},
+		{"JWT_REFRESH_SECRET", &a.Config.Auth.JWTRefreshSecret, "secret:jwt_refresh"},
+		{"CREDS_KEY", &a.Config.CredsKey, "secret:creds_key"},
+	}
+	for _, s := range secrets {
+		if *s.dst != "" {
+			continue
+		}
+		if !local {
+			return fmt.Errorf("%s must be set", s.name)
+		}
+		v, err := randomHex(32)
+		if err != nil {
+			return err
+		}
+		got, err := a.Store.PutSettingIfAbsent(ctx, s.key, []byte(v))
+		if err != nil {
+			return fmt.Errorf("keep generated %s: %w", s.name, err)
+		}
+		*s.dst = string(got)
+	}
+	return nil
+}
+
+func randomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+var _ librechat.Store = (*sqlite.Store)(nil)
