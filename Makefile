@@ -1,0 +1,41 @@
+# The two commands a fresh machine needs: `make run` and `make test`.
+SHELL := /bin/bash
+GO    ?= go
+
+# The shared core and the area handlers must also build for the Cloudflare
+# edge variant (Go compiled to Wasm). Storage and platform adapters and the
+# entry points are left out: they are the parts that do not run there.
+WASM_EXCLUDE := /store/sqlite|/setup$$|/platform/|/app/apptest|/lambda$$|/gcp|/local
+WASM_PKGS = $(shell $(GO) list ./shared/... ./functions/... | grep -v -E '$(WASM_EXCLUDE)')
+
+.PHONY: run test fmt vet wasm gotest contract lambda bench clean
+
+run:
+	$(GO) run ./local
+
+test: fmt vet wasm gotest contract
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+wasm:
+	GOOS=js GOARCH=wasm $(GO) build $(WASM_PKGS)
+
+gotest:
+	$(GO) test -race -count=1 ./...
+
+contract:
+	bash local/testdata/contract/run.sh
+
+lambda:
+	bash infra/lambda/build.sh
+
+bench:
+	$(GO) run ./local/bench
+
+clean:
+	rm -rf dist
