@@ -4,6 +4,7 @@ package auth
 
 import (
 	"context"
+	"crypto/cipher"
 	"errors"
 	"fmt"
 	"math"
@@ -18,6 +19,7 @@ import (
 	"github.com/lcgo/lcgo/shared/httpx"
 	"github.com/lcgo/lcgo/shared/librechat"
 	"github.com/lcgo/lcgo/shared/mail"
+	"github.com/lcgo/lcgo/shared/userkeys"
 )
 
 // Messages the client or its users see, as the Node server words them.
@@ -46,6 +48,7 @@ type Handler struct {
 	signer    *authn.Signer
 	authn     *authn.Authenticator
 	passwords authn.Passwords
+	secrets   cipher.AEAD // seals TOTP secrets at rest
 	// DuplicateDelay is how long a registration with a taken email waits
 	// before answering like a successful one (so timing does not reveal it).
 	DuplicateDelay time.Duration
@@ -68,7 +71,11 @@ func NewHandler(a *app.App) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{app: a, cfg: a.Config.Auth, signer: signer, authn: au, DuplicateDelay: time.Second}
+	aead, err := userkeys.NewAEAD(a.Config.CredsKey)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{app: a, cfg: a.Config.Auth, signer: signer, authn: au, secrets: aead, DuplicateDelay: time.Second}
 	m := http.NewServeMux()
 	m.HandleFunc("POST /api/auth/login", h.login)
 	m.HandleFunc("POST /api/auth/register", h.register)

@@ -71,7 +71,9 @@ func (r resp) cookie(name string) *http.Cookie {
 
 type opt func(*http.Request)
 
-func bearer(tok string) opt { return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) } }
+func bearer(tok string) opt {
+	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }
+}
 func withCookie(name, value string) opt {
 	return func(r *http.Request) { r.AddCookie(&http.Cookie{Name: name, Value: value}) }
 }
@@ -540,6 +542,9 @@ func TestTwoFactor(t *testing.T) {
 	}
 	if r := e.do("GET", "/api/user", nil, bearer(tok)); r.json(t)["twoFactorEnabled"] != true || strings.Contains(string(r.body), secret) {
 		t.Fatalf("user after confirm: %s", r.body)
+	}
+	if stored, _ := e.a.Store.UserByEmail(context.Background(), "a@example.com"); stored.TOTPSecret == "" || strings.Contains(stored.TOTPSecret, secret) {
+		t.Fatalf("TOTP secret stored in the clear: %q", stored.TOTPSecret)
 	}
 
 	r = e.do("POST", "/api/auth/login", map[string]string{"email": "a@example.com", "password": "Password123!"})

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"net/http"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	authn "github.com/lcgo/lcgo/shared/auth"
 	"github.com/lcgo/lcgo/shared/httpx"
 	"github.com/lcgo/lcgo/shared/librechat"
+	"github.com/lcgo/lcgo/shared/userkeys"
 )
 
 func randomToken() (string, error) {
@@ -46,12 +48,34 @@ func (h *Handler) save(w http.ResponseWriter, r *http.Request, u *librechat.User
 	return true
 }
 
+// sealSecret encrypts a TOTP secret for storage, bound to its user.
+func (h *Handler) sealSecret(u *librechat.User, secret string) (string, error) {
+	b, err := userkeys.Seal(h.secrets, []byte(secret), []byte("totp:"+u.ID))
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(b), nil
+}
+
+// totpSecret decrypts the user's stored TOTP secret ("" if unreadable).
+func (h *Handler) totpSecret(u *librechat.User) string {
+	b, err := base64.StdEncoding.DecodeString(u.TOTPSecret)
+	if err != nil {
+		return ""
+	}
+	plain, err := userkeys.Open(h.secrets, b, []byte("totp:"+u.ID))
+	if err != nil {
+		return ""
+	}
+	return string(plain)
+}
+
 // checkCode accepts a TOTP code or an unused backup code (which it marks
 // used; the caller saves the user).
 func (h *Handler) checkCode(u *librechat.User, body codeBody) bool {
 	now := h.app.Clock.Now()
 	if body.Token != "" {
-		return authn.CheckTOTP(u.TOTPSecret, body.Token, now)
+		return authn.CheckTOTP(h.totpSecret(u), body.Token, now)
 	}
 	if body.BackupCode != "" {
 		return authn.UseBackupCode(u, body.BackupCode, now)
@@ -82,7 +106,12 @@ func (h *Handler) enable2FA(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, err)
 		return
 	}
-	u.TOTPSecret, u.BackupCodes, u.TwoFactorEnabled = secret, stored, false
+	sealed, err := h.sealSecret(u, secret)
+	if err != nil {
+		httpx.Error(w, r, err)
+		return
+	}
+	u.TOTPSecret, u.BackupCodes, u.TwoFactorEnabled = sealed, stored, false
 	if !h.save(w, r, u) {
 		return
 	}
@@ -128,7 +157,7 @@ func (h *Handler) confirm2FA(w http.ResponseWriter, r *http.Request) {
 		message(w, http.StatusBadRequest, "2FA not initiated")
 		return
 	}
-	if !authn.CheckTOTP(u.TOTPSecret, body.Token, h.app.Clock.Now()) {
+	if !authn.CheckTOTP(h.totpSecret(u), body.Token, h.app.Clock.Now()) {
 		message(w, http.StatusBadRequest, "Invalid token.")
 		return
 	}
