@@ -64,7 +64,7 @@ func Open(ctx context.Context, opt Options) (*app.App, error) {
 		Clock:   clock,
 		IDs:     &app.RandomIDs{Clock: clock},
 		Limiter: ratelimit.NewMemory(clock),
-		Mailer:  mail.Log{Logger: log},
+		Mailer:  mailer(cfg, log),
 		HTTP:    &http.Client{Timeout: 30 * time.Second},
 		Log:     log,
 	}
@@ -77,6 +77,30 @@ func Open(ctx context.Context, opt Options) (*app.App, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// mailer sends through the configured SMTP server, or to the log when
+// there is none.
+func mailer(cfg *config.Config, log *slog.Logger) mail.Mailer {
+	e := cfg.Email
+	if !cfg.Auth.EmailEnabled {
+		return mail.Log{Logger: log}
+	}
+	host, port := e.Host, e.Port
+	if host == "" {
+		if h, p, ok := mail.ServiceAddress(e.Service); ok {
+			host, port = h, p
+		}
+	}
+	if host == "" {
+		log.Warn("EMAIL_SERVICE is not one this server knows; set EMAIL_HOST and EMAIL_PORT. Mail goes to the log.", "service", e.Service)
+		return mail.Log{Logger: log}
+	}
+	if port == 0 {
+		port = 25
+	}
+	return mail.SMTP{Host: host, Port: port, Username: e.Username, Password: e.Password,
+		From: e.From, FromName: e.FromName, AllowSelfSigned: e.AllowSelfSigned}
 }
 
 // fillSecrets generates the secrets the operator left unset, once, and keeps
