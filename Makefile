@@ -5,7 +5,7 @@ GO    ?= go
 # The shared core and the area handlers must also build for the Cloudflare
 # edge variant (Go compiled to Wasm). Storage and platform adapters and the
 # entry points are left out: they are the parts that do not run there.
-WASM_EXCLUDE := /store/sqlite|/setup$$|/platform/|/app/apptest|/lambda$$|/gcp|/local
+WASM_EXCLUDE := /store/sqlite|/setup$$|/platform/|/app/apptest|/lambda$$|/gcp|/deploytest|/local
 WASM_PKGS = $(shell $(GO) list ./shared/... ./functions/... | grep -v -E '$(WASM_EXCLUDE)')
 
 .PHONY: run test fmt vet wasm gotest contract lambda bench clean
