@@ -411,19 +411,11 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		message(w, http.StatusForbidden, "Registration is not allowed.")
 		return
 	}
-	minLen := h.cfg.MinPasswordLength
-	if minLen <= 0 {
-		minLen = 8
-	}
 	var is issues
 	checkLength(&is, "name", body.Name, 3, 80)
 	checkUsername(&is, body.Username)
 	checkEmail(&is, strings.TrimSpace(body.Email))
-	checkPassword(&is, "password", body.Password, minLen)
-	checkPassword(&is, "confirm_password", body.ConfirmPassword, minLen)
-	if body.Password != body.ConfirmPassword {
-		is = append(is, ": The passwords did not match")
-	}
+	h.checkNewPassword(&is, body.Password, body.ConfirmPassword, true)
 	if len(is) > 0 {
 		message(w, http.StatusNotFound, is.String())
 		return
@@ -475,6 +467,22 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	httpx.JSON(w, http.StatusOK, map[string]string{"message": msgRegistered})
+}
+
+// checkNewPassword checks a chosen password against MIN_PASSWORD_LENGTH
+// and its confirmation (whose own length is checked too when checkConfirm).
+func (h *Handler) checkNewPassword(is *issues, password, confirm string, checkConfirm bool) {
+	minLen := h.cfg.MinPasswordLength
+	if minLen <= 0 {
+		minLen = 8
+	}
+	checkPassword(is, "password", password, minLen)
+	if checkConfirm {
+		checkPassword(is, "confirm_password", confirm, minLen)
+	}
+	if password != confirm {
+		*is = append(*is, ": The passwords did not match")
+	}
 }
 
 func (h *Handler) answerDuplicate(w http.ResponseWriter, r *http.Request) {
@@ -605,15 +613,8 @@ func (h *Handler) resetPassword(w http.ResponseWriter, r *http.Request) {
 		message(w, http.StatusForbidden, "Password reset is not allowed.")
 		return
 	}
-	minLen := h.cfg.MinPasswordLength
-	if minLen <= 0 {
-		minLen = 8
-	}
 	var is issues
-	checkPassword(&is, "password", body.Password, minLen)
-	if body.Password != body.ConfirmPassword {
-		is = append(is, ": The passwords did not match")
-	}
+	h.checkNewPassword(&is, body.Password, body.ConfirmPassword, false)
 	if len(is) > 0 {
 		message(w, http.StatusBadRequest, is.String())
 		return

@@ -13,12 +13,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	configfn "github.com/lcgo/lcgo/functions/config"
 	"github.com/lcgo/lcgo/shared/app"
+	"github.com/lcgo/lcgo/shared/app/apptest"
 	"github.com/lcgo/lcgo/shared/auth"
 	cfgpkg "github.com/lcgo/lcgo/shared/config"
 	"github.com/lcgo/lcgo/shared/librechat"
@@ -28,28 +28,11 @@ import (
 
 const testCredsKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
-type fixedClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fixedClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fixedClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type testEnv struct {
 	t      *testing.T
 	a      *app.App
 	h      http.Handler
-	clock  *fixedClock
+	clock  *apptest.Clock
 	signer *auth.Signer
 	dbPath string
 }
@@ -84,7 +67,7 @@ func newEnv(t *testing.T, env map[string]string, yaml string) *testEnv {
 		t.Fatalf("store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	clock := &fixedClock{t: time.Date(2026, 11, 26, 16, 6, 12, 0, time.UTC)}
+	clock := apptest.NewClock(time.Date(2026, 11, 26, 16, 6, 12, 0, time.UTC))
 	a := &app.App{
 		Config: cfg, Store: st, Clock: clock, IDs: &app.RandomIDs{Clock: clock},
 		HTTP: &http.Client{Timeout: 5 * time.Second},
