@@ -71,6 +71,12 @@ func TestStartupConfigAuthGolden(t *testing.T) {
 			}
 		}
 	}
+	if !configfn.AccountDeletionImplemented {
+		differs["allowAccountDeletion"] = true
+		if v, _ := find(got, "allowAccountDeletion"); string(v) != "false" {
+			t.Errorf("allowAccountDeletion = %s while accounts cannot be deleted", v)
+		}
+	}
 	for i, m := range exp {
 		if differs[m.key] {
 			continue

@@ -141,13 +141,17 @@ func (h *handler) anonConfig() anonConfig {
 	return out
 }
 
+// AccountDeletionImplemented turns on the client's "delete account" button
+// once DELETE /api/user/delete removes an account and everything it owns.
+const AccountDeletionImplemented = false
+
 func (h *handler) authConfig() authConfig {
 	c := h.cfg
 	out := authConfig{
 		preLogin:              h.preLogin(),
 		ShowBirthdayIcon:      c.ShowBirthdayIcon || isBirthday(h.now()),
 		HelpAndFaqURL:         c.HelpAndFAQURL,
-		AllowAccountDeletion:  c.Auth.AllowAccountDeletion,
+		AllowAccountDeletion:  c.Auth.AllowAccountDeletion && AccountDeletionImplemented,
 		SocialLogins:          h.socialLogins(),
 		Interface:             roles.Interface(c),
 		TitleGenerationTiming: c.File.TitleTiming(),
