@@ -286,7 +286,8 @@ test('boot: getStartupConfig with the token has the post-login keys (transcripts
     assert.equal(cfg[k], v, `post-login config: ${k}`);
   }
   assert.equal(cfg.serverDomain, BASE_URL);
-  assert.equal(cfg.allowAccountDeletion, true, 'ALLOW_ACCOUNT_DELETION defaults to true');
+  // Accounts cannot be deleted yet, so the button must stay hidden.
+  assert.equal(cfg.allowAccountDeletion, false, 'allowAccountDeletion must be false while DELETE /api/user/delete is not served');
   s.config = cfg;
 });
 
