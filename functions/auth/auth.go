@@ -102,6 +102,16 @@ func NewHandler(a *app.App) (*Handler, error) {
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
+// decode reads a JSON body into dst, answering the 4xx itself when it
+// cannot.
+func decode(w http.ResponseWriter, r *http.Request, dst any) bool {
+	if err := httpx.DecodeJSON(r, dst); err != nil {
+		httpx.Error(w, r, err)
+		return false
+	}
+	return true
+}
+
 // message writes {"message": msg} — the auth routes' error shape — with
 // "error" carrying the same text.
 func message(w http.ResponseWriter, status int, msg string) { httpx.Fail(w, status, msg) }
@@ -150,8 +160,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body loginBody
-	if err := httpx.DecodeJSON(r, &body); err != nil {
-		httpx.Error(w, r, err)
+	if !decode(w, r, &body) {
 		return
 	}
 	if !h.cfg.AllowEmailLogin {
@@ -403,8 +412,7 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body registerBody
-	if err := httpx.DecodeJSON(r, &body); err != nil {
-		httpx.Error(w, r, err)
+	if !decode(w, r, &body) {
 		return
 	}
 	if !h.cfg.AllowRegistration {
@@ -564,8 +572,7 @@ func (h *Handler) requestPasswordReset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body emailBody
-	if err := httpx.DecodeJSON(r, &body); err != nil {
-		httpx.Error(w, r, err)
+	if !decode(w, r, &body) {
 		return
 	}
 	if !h.cfg.AllowPasswordReset {
@@ -605,8 +612,7 @@ func (h *Handler) resetPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body resetBody
-	if err := httpx.DecodeJSON(r, &body); err != nil {
-		httpx.Error(w, r, err)
+	if !decode(w, r, &body) {
 		return
 	}
 	if !h.cfg.AllowPasswordReset {
@@ -671,8 +677,7 @@ func (h *Handler) sendVerification(ctx context.Context, u *librechat.User) error
 
 func (h *Handler) verifyEmail(w http.ResponseWriter, r *http.Request) {
 	var body emailBody
-	if err := httpx.DecodeJSON(r, &body); err != nil {
-		httpx.Error(w, r, err)
+	if !decode(w, r, &body) {
 		return
 	}
 	ctx := r.Context()
@@ -709,8 +714,7 @@ func (h *Handler) resendVerification(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body emailBody
-	if err := httpx.DecodeJSON(r, &body); err != nil {
-		httpx.Error(w, r, err)
+	if !decode(w, r, &body) {
 		return
 	}
 	ctx := r.Context()

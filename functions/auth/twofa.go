@@ -118,18 +118,27 @@ func (h *Handler) enable2FA(w http.ResponseWriter, r *http.Request) {
 	httpx.JSON(w, http.StatusOK, map[string]any{"otpauthUrl": url, "backupCodes": plain})
 }
 
-func (h *Handler) verify2FA(w http.ResponseWriter, r *http.Request) {
+// settingUp decodes a code body and loads the caller, who must have a TOTP
+// secret (answering 400 with missing otherwise).
+func (h *Handler) settingUp(w http.ResponseWriter, r *http.Request, missing string) (*librechat.User, codeBody, bool) {
 	var body codeBody
-	if err := httpx.DecodeJSON(r, &body); err != nil {
-		httpx.Error(w, r, err)
-		return
+	if !decode(w, r, &body) {
+		return nil, body, false
 	}
 	u, ok := h.currentUser(w, r)
 	if !ok {
-		return
+		return nil, body, false
 	}
 	if u.TOTPSecret == "" {
-		message(w, http.StatusBadRequest, "2FA not initiated")
+		message(w, http.StatusBadRequest, missing)
+		return nil, body, false
+	}
+	return u, body, true
+}
+
+func (h *Handler) verify2FA(w http.ResponseWriter, r *http.Request) {
+	u, body, ok := h.settingUp(w, r, "2FA not initiated")
+	if !ok {
 		return
 	}
 	usedBackup := body.Token == "" && body.BackupCode != ""
@@ -144,17 +153,8 @@ func (h *Handler) verify2FA(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) confirm2FA(w http.ResponseWriter, r *http.Request) {
-	var body codeBody
-	if err := httpx.DecodeJSON(r, &body); err != nil {
-		httpx.Error(w, r, err)
-		return
-	}
-	u, ok := h.currentUser(w, r)
+	u, body, ok := h.settingUp(w, r, "2FA not initiated")
 	if !ok {
-		return
-	}
-	if u.TOTPSecret == "" {
-		message(w, http.StatusBadRequest, "2FA not initiated")
 		return
 	}
 	if !authn.CheckTOTP(h.totpSecret(u), body.Token, h.app.Clock.Now()) {
@@ -169,17 +169,8 @@ func (h *Handler) confirm2FA(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) disable2FA(w http.ResponseWriter, r *http.Request) {
-	var body codeBody
-	if err := httpx.DecodeJSON(r, &body); err != nil {
-		httpx.Error(w, r, err)
-		return
-	}
-	u, ok := h.currentUser(w, r)
+	u, body, ok := h.settingUp(w, r, "2FA is not setup for this user")
 	if !ok {
-		return
-	}
-	if u.TOTPSecret == "" {
-		message(w, http.StatusBadRequest, "2FA is not setup for this user")
 		return
 	}
 	if u.TwoFactorEnabled {
@@ -223,8 +214,7 @@ func (h *Handler) regenerateBackupCodes(w http.ResponseWriter, r *http.Request) 
 // verifyTemp is the second step of a login with two-factor on.
 func (h *Handler) verifyTemp(w http.ResponseWriter, r *http.Request) {
 	var body codeBody
-	if err := httpx.DecodeJSON(r, &body); err != nil {
-		httpx.Error(w, r, err)
+	if !decode(w, r, &body) {
 		return
 	}
 	if body.TempToken == "" {
