@@ -56,6 +56,15 @@ type Params struct {
 	Temperature *float64
 	TopP        *float64
 	MaxTokens   *int
+	TopK        *int
+	Stop        []string
+	// Thinking asks for extended reasoning where the provider supports it
+	// (Anthropic thinking, Gemini thinking); ThinkingBudget is its token
+	// budget (0: the provider's default).
+	Thinking       bool
+	ThinkingBudget int
+	// ReasoningEffort is OpenAI's reasoning_effort ("low", "medium", "high").
+	ReasoningEffort string
 	// Extra fields merged into the provider request body (addParams).
 	Extra map[string]any
 	// Drop lists top-level request body fields to remove (dropParams).
@@ -104,6 +113,9 @@ type Event struct {
 	Kind  EventKind
 	Text  string
 	Usage Usage
+	// ID is the provider's id of the response (an OpenAI "chatcmpl-…", an
+	// Anthropic "msg_…"), set on every event once the provider has sent it.
+	ID string
 }
 
 // Streamer streams a completion. emit is called for each delta, in order; a

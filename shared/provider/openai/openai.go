@@ -80,12 +80,17 @@ func (c *Client) Stream(ctx context.Context, req provider.Request, emit func(pro
 	defer stream.Close()
 
 	emitted := false
+	id := ""
 	send := func(e provider.Event) error {
 		emitted = true
+		e.ID = id
 		return emit(e)
 	}
 	for stream.Next() {
 		chunk := stream.Current()
+		if chunk.ID != "" {
+			id = chunk.ID
+		}
 		for _, ch := range chunk.Choices {
 			if r := reasoningOf(ch.Delta); r != "" {
 				if err := send(provider.Event{Kind: provider.EventReasoning, Text: r}); err != nil {

@@ -121,11 +121,11 @@ func TestStreamRequestAndDeltas(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []provider.Event{
-		{Kind: provider.EventReasoning, Text: "thinking"},
-		{Kind: provider.EventReasoning, Text: " more"},
-		{Kind: provider.EventText, Text: "Hel"},
-		{Kind: provider.EventText, Text: "lo"},
-		{Kind: provider.EventUsage, Usage: provider.Usage{InputTokens: 12, OutputTokens: 5}},
+		{Kind: provider.EventReasoning, Text: "thinking", ID: "chatcmpl-1"},
+		{Kind: provider.EventReasoning, Text: " more", ID: "chatcmpl-1"},
+		{Kind: provider.EventText, Text: "Hel", ID: "chatcmpl-1"},
+		{Kind: provider.EventText, Text: "lo", ID: "chatcmpl-1"},
+		{Kind: provider.EventUsage, Usage: provider.Usage{InputTokens: 12, OutputTokens: 5}, ID: "chatcmpl-1"},
 	}
 	if !reflect.DeepEqual(events, want) {
 		t.Fatalf("events = %+v\nwant %+v", events, want)
@@ -196,7 +196,7 @@ func TestMidStreamDisconnect(t *testing.T) {
 	if !errors.As(err, &se) || !se.Partial || !errors.Is(err, provider.ErrInterrupted) {
 		t.Fatalf("err = %#v", err)
 	}
-	want := []provider.Event{{Kind: provider.EventText, Text: "one"}, {Kind: provider.EventText, Text: " two"}}
+	want := []provider.Event{{Kind: provider.EventText, Text: "one", ID: "chatcmpl-1"}, {Kind: provider.EventText, Text: " two", ID: "chatcmpl-1"}}
 	if !reflect.DeepEqual(events, want) {
 		t.Fatalf("events = %+v", events)
 	}
