@@ -65,6 +65,10 @@ type Jobs interface {
 	// to fn, or ctx is done, or fn fails. It fails with KindNotFound when
 	// there is no such job.
 	Read(ctx context.Context, id string, from int, fn func(i int, f Frame) error) error
+	// Len reports how many frames the job has now (KindNotFound when there
+	// is no such job). Resuming readers fold frames [0, Len) into a
+	// snapshot and then read live from Len.
+	Len(ctx context.Context, id string) (int, error)
 	// Active lists the ids of the user's running jobs.
 	Active(ctx context.Context, userID string) ([]string, error)
 	// Remove deletes a job; readers already waiting on it still get every
