@@ -161,5 +161,6 @@ type Store interface {
 	RoleStore
 	TokenStore
 	SettingStore
+	ChatStore
 	Close() error
 }

@@ -182,12 +182,18 @@ func TestFreshDatabaseHasEveryTable(t *testing.T) {
 		}
 		return out
 	}
-	wantTables := []string{"roles", "schema_migrations", "sessions", "settings", "tokens", "users"}
+	wantTables := []string{
+		"balances", "conversation_tags", "conversations", "messages", "roles", "schema_migrations",
+		"sessions", "settings", "tags", "tokens", "transactions", "users",
+	}
 	if got := names("table"); !reflect.DeepEqual(got, wantTables) {
 		t.Errorf("tables = %v, want %v", got, wantTables)
 	}
 	gotIndexes := names("index")
-	for _, want := range []string{"sessions_user_id", "users_email"} {
+	for _, want := range []string{
+		"conversation_tags_conversation", "conversations_created", "conversations_title", "conversations_updated",
+		"messages_user_conversation", "sessions_user_id", "tags_position", "transactions_user_created", "users_email",
+	} {
 		if i := sort.SearchStrings(gotIndexes, want); i == len(gotIndexes) || gotIndexes[i] != want {
 			t.Errorf("index %s missing; have %v", want, gotIndexes)
 		}

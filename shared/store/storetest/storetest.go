@@ -23,6 +23,17 @@
 // may come back nil; deleting what is absent is not an error; concurrent
 // RotateSession, TakeToken, CreateUser and PutSettingIfAbsent calls have
 // exactly one winner.
+//
+// For the chat stores it pins down: every method is scoped by user (another
+// user's conversation or message is not found, and writing its id is a
+// conflict); Fields and Content compare by JSON meaning, not bytes; a list
+// page is full whenever it has a next cursor, and the last page has none;
+// the cursor key is the last item's sort time formatted as RFC 3339 with
+// nanoseconds in UTC, or its title, with its id as tie-breaker; titles sort
+// and compare bytewise; search is a case-insensitive (Unicode lower case)
+// substring match on the title in which no character is special; invalid
+// raw JSON is KindInvalid; a transaction id is recorded at most once;
+// concurrent AddTransaction calls lose no update.
 package storetest
 
 import (
@@ -53,6 +64,10 @@ func Run(t *testing.T, open func(t *testing.T) librechat.Store) {
 		{"Roles", s.roleTests()},
 		{"Tokens", s.tokenTests()},
 		{"Settings", s.settingTests()},
+		{"Conversations", s.conversationTests()},
+		{"Messages", s.messageTests()},
+		{"Tags", s.tagTests()},
+		{"Balances", s.balanceTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
