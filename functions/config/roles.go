@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/lcgo/lcgo/shared/auth"
+	"github.com/lcgo/lcgo/shared/chat"
 	cfgpkg "github.com/lcgo/lcgo/shared/config"
 	"github.com/lcgo/lcgo/shared/httpx"
 	"github.com/lcgo/lcgo/shared/librechat"
@@ -53,18 +55,23 @@ type balanceDoc struct {
 }
 
 // balance answers GET /api/balance: 204 while balances are off, else the
-// configured starting balance.
-func (h *handler) balance(w http.ResponseWriter, _ *http.Request) {
+// user's stored balance (created with the starting balance on first use).
+func (h *handler) balance(w http.ResponseWriter, r *http.Request) {
 	b := h.cfg.File.Balance
 	if !b.IsEnabled() {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	doc := balanceDoc{TokenCredits: b.Start(), AutoRefillEnabled: b.AutoRefill()}
+	u, _ := auth.UserFrom(r.Context())
+	bal, err := chat.EnsureBalance(r.Context(), h.app.Store, h.cfg, u.ID)
+	if err != nil {
+		httpx.Error(w, r, err)
+		return
+	}
+	doc := balanceDoc{TokenCredits: bal.TokenCredits, AutoRefillEnabled: bal.AutoRefillEnabled}
 	if doc.AutoRefillEnabled {
-		v, u := b.Interval()
-		amount := b.Refill()
-		doc.RefillIntervalValue, doc.RefillIntervalUnit, doc.RefillAmount = &v, &u, &amount
+		v, unit, amount := int64(bal.RefillIntervalValue), bal.RefillIntervalUnit, bal.RefillAmount
+		doc.RefillIntervalValue, doc.RefillIntervalUnit, doc.RefillAmount = &v, &unit, &amount
 	}
 	httpx.JSON(w, http.StatusOK, doc)
 }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lcgo/lcgo/shared/chat"
 	"github.com/lcgo/lcgo/shared/config"
 	"github.com/lcgo/lcgo/shared/librechat"
 	"github.com/lcgo/lcgo/shared/mail"
@@ -28,6 +29,9 @@ type App struct {
 	Mailer  mail.Mailer
 	HTTP    *http.Client
 	Log     *slog.Logger
+	// Jobs holds chat generation jobs; nil until the chat area builds an
+	// in-memory one (setup sets Redis when REDIS_URI is given).
+	Jobs chat.Jobs
 }
 
 // SystemClock is the real clock.

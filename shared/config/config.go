@@ -20,10 +20,15 @@ type Config struct {
 	HelpAndFAQURL    string // HELP_AND_FAQ_URL, default https://librechat.ai
 	ShowBirthdayIcon bool   // SHOW_BIRTHDAY_ICON
 
-	Auth      Auth
-	Email     Email
-	CredsKey  string // CREDS_KEY: 64 hex characters, the AES-256 key for user-provided API keys
-	Providers Providers
+	Auth     Auth
+	Email    Email
+	RedisURI string // REDIS_URI: stream jobs (and later caches) shared across processes
+	// LIMIT_CONCURRENT_MESSAGES (default true) and CONCURRENT_MESSAGE_MAX
+	// (default 2): running chat generations per user.
+	ConcurrentMessages   bool
+	ConcurrentMessageMax int
+	CredsKey             string // CREDS_KEY: 64 hex characters, the AES-256 key for user-provided API keys
+	Providers            Providers
 
 	// File is the parsed librechat.yaml (zero value when there is none).
 	File File
@@ -90,7 +95,11 @@ type Providers struct {
 	BedrockKeyID   string   // BEDROCK_AWS_ACCESS_KEY_ID
 	BedrockSecret  string   // BEDROCK_AWS_SECRET_ACCESS_KEY
 	BedrockModels  []string // BEDROCK_AWS_MODELS
-	Endpoints      []string // ENDPOINTS: the enabled endpoints, in order (empty: all configured)
+	// BEDROCK_AWS_SESSION_TOKEN, BEDROCK_ENDPOINT_URL (a VPC or test endpoint)
+	BedrockSessionToken, BedrockEndpoint string
+	AnthropicBaseURL                     string   // ANTHROPIC_REVERSE_PROXY
+	GoogleBaseURL                        string   // GOOGLE_REVERSE_PROXY
+	Endpoints                            []string // ENDPOINTS: the enabled endpoints, in order (empty: all configured)
 }
 
 // UserProvided is the key value that asks each user for their own key.

@@ -74,6 +74,10 @@ func Load(getenv func(string) (string, bool)) (*Config, error) {
 	m.AllowSelfSigned = e.boolean("EMAIL_ALLOW_SELFSIGNED", false)
 	a.EmailEnabled = (m.Service != "" || m.Host != "") && m.From != ""
 
+	c.RedisURI = e.str("REDIS_URI", "")
+	c.ConcurrentMessages = e.boolean("LIMIT_CONCURRENT_MESSAGES", true)
+	c.ConcurrentMessageMax = e.integer("CONCURRENT_MESSAGE_MAX", 2, 1)
+
 	c.CredsKey = e.str("CREDS_KEY", "")
 	if c.CredsKey != "" {
 		if b, err := hex.DecodeString(c.CredsKey); err != nil || len(b) != 32 {
@@ -93,6 +97,10 @@ func Load(getenv func(string) (string, bool)) (*Config, error) {
 	p.BedrockKeyID = e.str("BEDROCK_AWS_ACCESS_KEY_ID", "")
 	p.BedrockSecret = e.str("BEDROCK_AWS_SECRET_ACCESS_KEY", "")
 	p.BedrockModels = e.list("BEDROCK_AWS_MODELS")
+	p.BedrockSessionToken = e.str("BEDROCK_AWS_SESSION_TOKEN", "")
+	p.BedrockEndpoint = e.str("BEDROCK_ENDPOINT_URL", "")
+	p.AnthropicBaseURL = e.str("ANTHROPIC_REVERSE_PROXY", "")
+	p.GoogleBaseURL = e.str("GOOGLE_REVERSE_PROXY", "")
 	p.Endpoints = e.list("ENDPOINTS")
 
 	if err := errors.Join(e.errs...); err != nil {

@@ -15,7 +15,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/lcgo/lcgo/shared/app"
+	"github.com/lcgo/lcgo/shared/chat/redisjobs"
 	"github.com/lcgo/lcgo/shared/config"
 	"github.com/lcgo/lcgo/shared/librechat"
 	"github.com/lcgo/lcgo/shared/mail"
@@ -67,6 +70,14 @@ func Open(ctx context.Context, opt Options) (*app.App, error) {
 		Mailer:  mailer(cfg, log),
 		HTTP:    &http.Client{Timeout: 30 * time.Second},
 		Log:     log,
+	}
+	if cfg.RedisURI != "" {
+		ropts, err := redis.ParseURL(cfg.RedisURI)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("REDIS_URI: %w", err)
+		}
+		a.Jobs = redisjobs.New(redis.NewClient(ropts), redisjobs.Options{})
 	}
 	if err := fillSecrets(ctx, a, opt.Local); err != nil {
 		st.Close()
