@@ -8,12 +8,20 @@ GO    ?= go
 WASM_EXCLUDE := /store/sqlite|/setup$$|/platform/|/app/apptest|/lambda$$|/gcp|/deploytest|/local
 WASM_PKGS = $(shell $(GO) list ./shared/... ./functions/... | grep -v -E '$(WASM_EXCLUDE)')
 
-.PHONY: run test fmt vet wasm gotest contract lambda bench clean
+.PHONY: run test deps fmt vet wasm gotest contract lambda bench clean
 
 run:
 	$(GO) run ./local
 
-test: fmt vet wasm gotest contract
+test: deps fmt vet wasm gotest contract
+
+# Tests start their own redis-server (Debian's) on a free port and stop it;
+# install it once when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+deps:
+	@command -v redis-server >/dev/null || { \
+	  $(SUDO) apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends redis-server; }
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
