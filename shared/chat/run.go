@@ -656,6 +656,8 @@ func (s *Service) abortRemote(ctx context.Context, info *JobInfo) error {
 				}
 				if old, err := s.store.Message(ctx, info.UserID, info.ID, m.ID); err == nil {
 					m.ObjectID, m.CreatedAt = old.ObjectID, old.CreatedAt
+				} else if u, err := s.store.Message(ctx, info.UserID, info.ID, st.UserMessage.MessageID); err == nil && !m.CreatedAt.After(u.CreatedAt) {
+					m.CreatedAt = u.CreatedAt.Add(time.Millisecond)
 				}
 				if err := s.store.PutMessages(ctx, m); err != nil {
 					return err
