@@ -1,0 +1,353 @@
+package messages_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lcgo/lcgo/functions/messages"
+	"github.com/lcgo/lcgo/shared/librechat"
+	"github.com/lcgo/lcgo/shared/wire"
+)
+
+// The stored messages of captures 25 and 32 come back byte for byte as
+// Node sent them: same keys, same order, same values.
+func TestGetMessagesMatchesCaptures(t *testing.T) {
+	for _, name := range []string{"25-get-messages.txt", "32-get-messages-after-2.txt"} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			alice := e.newUser("alice")
+			want := loadCapture(t, name)
+			var docs []wire.Object
+			if err := json.Unmarshal([]byte(want.body), &docs); err != nil {
+				t.Fatal(err)
+			}
+			e.conversation(alice, convA, "Fake Title")
+			for _, d := range docs {
+				m := wire.MessageFromDoc(d)
+				m.ObjectID = e.a.IDs.ObjectID()
+				e.put(alice, m)
+			}
+			r := e.do("GET", "/api/messages/"+convA, alice.token, "")
+			expect(t, "GET", r, want.status, want.body)
+			if ct := r.header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+				t.Errorf("Content-Type %q", ct)
+			}
+		})
+	}
+}
+
+func TestGetConversationMessages(t *testing.T) {
+	e := newEnv(t)
+	alice, bob := e.newUser("alice"), e.newUser("bob")
+	e.conversation(alice, convA, "A")
+	// Stored out of order: the answer is by createdAt.
+	late := textMessage(convA, "m2", "m1", "second")
+	late.CreatedAt = e.clock.Now().Add(time.Minute)
+	e.put(alice, late, textMessage(convA, "m1", librechat.NoParent, "first"))
+
+	r := e.do("GET", "/api/messages/"+convA, alice.token, "")
+	got := decodeJSON[[]map[string]any](t, r)
+	if r.status != 200 || len(got) != 2 || got[0]["messageId"] != "m1" || got[1]["messageId"] != "m2" {
+		t.Fatalf("alice: %v", r)
+	}
+	for _, k := range []string{"_id", "__v", "user"} {
+		if _, ok := got[0][k]; ok {
+			t.Errorf("%s is exposed", k)
+		}
+	}
+
+	expect(t, "new", e.do("GET", "/api/messages/new", alice.token, ""), 200, `[]`)
+	expect(t, "unknown", e.do("GET", "/api/messages/nope", alice.token, ""), 404, `{"error":"Conversation not found"}`)
+	expect(t, "bob", e.do("GET", "/api/messages/"+convA, bob.token, ""), 404, `{"error":"Conversation not found"}`)
+	expect(t, "no token", e.do("GET", "/api/messages/"+convA, "", ""), 401, `{"message":"No auth token"}`)
+	expect(t, "trailing slash", e.do("GET", "/api/messages/"+convA+"/", alice.token, ""), 200, "")
+	expect(t, "unknown route", e.do("PATCH", "/api/messages/"+convA, alice.token, `{}`), 404,
+		`{"error":"Endpoint not found","message":"Endpoint not found"}`)
+}
+
+// While a generation job runs, its conversation may be read before it is
+// stored — by its owner only, and not one message by id.
+func TestGetWhileJobRuns(t *testing.T) {
+	e := newEnv(t)
+	alice, bob := e.newUser("alice"), e.newUser("bob")
+	e.jobs.start(alice.u.ID, convB)
+
+	expect(t, "alice", e.do("GET", "/api/messages/"+convB, alice.token, ""), 200, `[]`)
+	expect(t, "bob", e.do("GET", "/api/messages/"+convB, bob.token, ""), 404, `{"error":"Conversation not found"}`)
+	expect(t, "alice page", e.do("GET", "/api/messages?conversationId="+convB, alice.token, ""), 200,
+		`{"messages":[],"nextCursor":null}`)
+	expect(t, "alice by id", e.do("GET", "/api/messages?conversationId="+convB+"&messageId=x", alice.token, ""), 404,
+		`{"error":"Conversation not found"}`)
+	expect(t, "one message", e.do("GET", "/api/messages/"+convB+"/x", alice.token, ""), 404,
+		`{"error":"Conversation not found"}`)
+
+	// Without the option nothing gets through.
+	h, err := messages.New(e.a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.h = h
+	expect(t, "no jobs option", e.do("GET", "/api/messages/"+convB, alice.token, ""), 404, `{"error":"Conversation not found"}`)
+}
+
+func TestGetOneMessage(t *testing.T) {
+	e := newEnv(t)
+	alice, bob := e.newUser("alice"), e.newUser("bob")
+	e.conversation(alice, convA, "A")
+	e.put(alice, textMessage(convA, "m1", librechat.NoParent, "hello"))
+
+	r := e.do("GET", "/api/messages/"+convA+"/m1", alice.token, "")
+	got := decodeJSON[[]map[string]any](t, r)
+	if r.status != 200 || len(got) != 1 || got[0]["text"] != "hello" {
+		t.Errorf("alice: %v", r)
+	}
+	expect(t, "missing message", e.do("GET", "/api/messages/"+convA+"/zz", alice.token, ""), 200, `[]`)
+	expect(t, "new", e.do("GET", "/api/messages/new/m1", alice.token, ""), 200, `[]`)
+	expect(t, "bob", e.do("GET", "/api/messages/"+convA+"/m1", bob.token, ""), 404, `{"error":"Conversation not found"}`)
+}
+
+func TestPagination(t *testing.T) {
+	e := newEnv(t)
+	alice, bob := e.newUser("alice"), e.newUser("bob")
+	e.conversation(alice, convA, "A")
+	var ids []string
+	for i := range 7 {
+		id := fmt.Sprintf("m%d", i)
+		ids = append(ids, id)
+		m := textMessage(convA, id, librechat.NoParent, "text "+id)
+		if i%2 == 0 {
+			m.Endpoint = "anthropic"
+		}
+		e.put(alice, m)
+	}
+	// Two messages with the same createdAt still page apart.
+	same := textMessage(convA, "m7", librechat.NoParent, "twin")
+	same.CreatedAt = e.stored(alice, convA, "m6").CreatedAt
+	e.put(alice, same)
+	ids = append(ids, "m7")
+
+	type pageT struct {
+		Messages   []map[string]any `json:"messages"`
+		NextCursor *string          `json:"nextCursor"`
+	}
+	walk := func(query string) ([]string, int) {
+		t.Helper()
+		var got []string
+		cursor, pages := "", 0
+		for {
+			q := query
+			if cursor != "" {
+				q += "&cursor=" + url.QueryEscape(cursor)
+			}
+			r := e.do("GET", "/api/messages?conversationId="+convA+q, alice.token, "")
+			if r.status != 200 {
+				t.Fatalf("%s: %v", q, r)
+			}
+			sameKeys(t, "page", r.body, "messages", "nextCursor")
+			p := decodeJSON[pageT](t, r)
+			pages++
+			for _, m := range p.Messages {
+				got = append(got, m["messageId"].(string))
+			}
+			if p.NextCursor == nil {
+				return got, pages
+			}
+			cursor = *p.NextCursor
+			if pages > 20 {
+				t.Fatal("no end")
+			}
+		}
+	}
+	reversed := func(s []string) []string {
+		out := make([]string, len(s))
+		for i, v := range s {
+			out[len(s)-1-i] = v
+		}
+		return out
+	}
+
+	got, pages := walk("&pageSize=3&sortBy=createdAt&sortDirection=asc")
+	if !reflect.DeepEqual(got, ids) || pages != 3 {
+		t.Errorf("asc: %v in %d pages", got, pages)
+	}
+	got, _ = walk("&pageSize=3&sortBy=createdAt")
+	if !reflect.DeepEqual(got, reversed(ids)) {
+		t.Errorf("desc: %v", got)
+	}
+	// Defaults: updatedAt, newest first, 25 a page.
+	got, pages = walk("")
+	if !reflect.DeepEqual(got, reversed(ids)) || pages != 1 {
+		t.Errorf("defaults: %v in %d pages", got, pages)
+	}
+	got, _ = walk("&pageSize=2&sortBy=endpoint&sortDirection=asc")
+	if len(got) != len(ids) || !strings.HasPrefix(strings.Join(got, ","), "m0,m2,m4,m6") {
+		t.Errorf("by endpoint: %v", got)
+	}
+	// An unknown field sorts by createdAt; a bad size is the default.
+	got, _ = walk("&pageSize=abc&sortBy=nope&sortDirection=asc")
+	if !reflect.DeepEqual(got, ids) {
+		t.Errorf("fallbacks: %v", got)
+	}
+	got, pages = walk("&pageSize=4xyz&sortBy=createdAt&sortDirection=asc")
+	if !reflect.DeepEqual(got, ids) || pages != 2 {
+		t.Errorf("parseInt size: %v in %d pages", got, pages)
+	}
+
+	// A cursor must be one of ours, for the same order.
+	r := e.do("GET", "/api/messages?conversationId="+convA+"&pageSize=3&sortBy=createdAt", alice.token, "")
+	cursor := *decodeJSON[pageT](t, r).NextCursor
+	for _, bad := range []string{"!!!", "e30", "bm90IGpzb24", cursor + "x"} {
+		r := e.do("GET", "/api/messages?conversationId="+convA+"&cursor="+url.QueryEscape(bad), alice.token, "")
+		expect(t, "cursor "+bad, r, 400, `{"error":"Invalid cursor"}`)
+	}
+	r = e.do("GET", "/api/messages?conversationId="+convA+"&sortBy=createdAt&sortDirection=asc&cursor="+url.QueryEscape(cursor), alice.token, "")
+	expect(t, "cursor of another order", r, 400, `{"error":"Invalid cursor"}`)
+
+	// One message by id.
+	r = e.do("GET", "/api/messages?conversationId="+convA+"&messageId=m3", alice.token, "")
+	p := decodeJSON[pageT](t, r)
+	if r.status != 200 || len(p.Messages) != 1 || p.Messages[0]["text"] != "text m3" || p.NextCursor != nil {
+		t.Errorf("by id: %v", r)
+	}
+	expect(t, "by unknown id", e.do("GET", "/api/messages?conversationId="+convA+"&messageId=zz", alice.token, ""), 200,
+		`{"messages":[],"nextCursor":null}`)
+
+	// Another user's conversation, or no usable id.
+	expect(t, "bob", e.do("GET", "/api/messages?conversationId="+convA, bob.token, ""), 404, `{"error":"Conversation not found"}`)
+	expect(t, "bob by id", e.do("GET", "/api/messages?conversationId="+convA+"&messageId=m3", bob.token, ""), 404, `{"error":"Conversation not found"}`)
+	expect(t, "two ids", e.do("GET", "/api/messages?conversationId="+convA+"&conversationId="+convA, alice.token, ""), 404, `{"error":"Conversation not found"}`)
+	expect(t, "empty id", e.do("GET", "/api/messages?conversationId=", alice.token, ""), 404, `{"error":"Conversation not found"}`)
+	expect(t, "nothing asked", e.do("GET", "/api/messages", alice.token, ""), 200, `{"messages":[],"nextCursor":null}`)
+	expect(t, "nothing asked, slash", e.do("GET", "/api/messages/", alice.token, ""), 200, `{"messages":[],"nextCursor":null}`)
+}
+
+func TestSearch(t *testing.T) {
+	e := newEnv(t)
+	alice, bob := e.newUser("alice"), e.newUser("bob")
+	e.conversation(alice, convA, "Pets")
+	e.put(alice,
+		textMessage(convA, "a1", librechat.NoParent, "Tell me about Ferrets"),
+		reply(convA, "a2", "a1", `[{"type":"think","think":"ferrets in thought"},{"type":"text","text":"FERRETS are mustelids."}]`),
+		textMessage(convA, "a3", "a2", "and cats?"),
+	)
+	archived := e.conversation(alice, convB, "Old")
+	archived.IsArchived = true
+	if err := e.a.Store.PutConversation(context.Background(), archived); err != nil {
+		t.Fatal(err)
+	}
+	e.put(alice, textMessage(convB, "b1", librechat.NoParent, "ferrets again"))
+	bobConv := "c2f5b1d0-1111-4222-8333-444455556666"
+	e.conversation(bob, bobConv, "Bob's")
+	e.put(bob, textMessage(bobConv, "x1", librechat.NoParent, "ferrets of bob"))
+
+	type pageT struct {
+		Messages   []map[string]any `json:"messages"`
+		NextCursor *string          `json:"nextCursor"`
+	}
+	r := e.do("GET", "/api/messages?search=ferrets", alice.token, "")
+	p := decodeJSON[pageT](t, r)
+	if r.status != 200 || p.NextCursor != nil {
+		t.Fatalf("search: %v", r)
+	}
+	found := map[string]map[string]any{}
+	for _, m := range p.Messages {
+		found[m["messageId"].(string)] = m
+	}
+	if len(found) != 3 || found["a1"] == nil || found["a2"] == nil || found["b1"] == nil {
+		t.Errorf("alice found %v", r)
+	}
+	if found["a1"]["title"] != "Pets" || found["b1"]["title"] != "Old" || found["a2"]["model"] != "gpt-4o" {
+		t.Errorf("hit fields: %v", r)
+	}
+	if p.Messages[0]["messageId"] != "b1" {
+		t.Errorf("the most recently updated conversation comes first: %v", r)
+	}
+
+	r = e.do("GET", "/api/messages?search=ferrets", bob.token, "")
+	p = decodeJSON[pageT](t, r)
+	if len(p.Messages) != 1 || p.Messages[0]["messageId"] != "x1" || p.Messages[0]["title"] != "Bob's" {
+		t.Errorf("bob found %v", r)
+	}
+	expect(t, "no hit", e.do("GET", "/api/messages?search=zebra", alice.token, ""), 200, `{"messages":[],"nextCursor":null}`)
+	expect(t, "thoughts are not searched", e.do("GET", "/api/messages?search=in+thought", alice.token, ""), 200,
+		`{"messages":[],"nextCursor":null}`)
+	expect(t, "empty search", e.do("GET", "/api/messages?search=", alice.token, ""), 200, `{"messages":[],"nextCursor":null}`)
+}
+
+// The branch and artifact routes address a message by id alone and search
+// reads conversations: both look at the caller's most recently updated
+// conversations, archived ones included, up to a cap.
+func TestManyConversations(t *testing.T) {
+	e := newEnv(t)
+	alice := e.newUser("alice")
+	const n = 202
+	ids := make([]string, n)
+	for i := range n {
+		ids[i] = fmt.Sprintf("%08d-0000-4000-8000-000000000000", i)
+		c := e.conversation(alice, ids[i], fmt.Sprintf("c%d", i))
+		if i%3 == 0 {
+			c.IsArchived = true
+			if err := e.a.Store.PutConversation(context.Background(), c); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// The oldest two conversations are past the cap.
+	for _, i := range []int{0, 1, 2, 150} {
+		m := reply(ids[i], fmt.Sprintf("r%d", i), librechat.NoParent,
+			`[{"type":"text","text":"needle","agentId":"a"},{"type":"text","text":"other","agentId":"b"}]`)
+		m.Text = "needle"
+		e.put(alice, m)
+	}
+	for _, tc := range []struct {
+		id     string
+		status int
+	}{{"r150", 201}, {"r2", 201}, {"r1", 404}, {"r0", 404}} {
+		r := e.do("POST", "/api/messages/branch", alice.token, `{"messageId":"`+tc.id+`","agentId":"a"}`)
+		expect(t, "branch "+tc.id, r, tc.status, "")
+	}
+	r := e.do("GET", "/api/messages?search=needle", alice.token, "")
+	var p struct{ Messages []map[string]any }
+	if err := json.Unmarshal(r.body, &p); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range p.Messages {
+		if !strings.HasPrefix(m["messageId"].(string), "r") {
+			continue
+		}
+		got = append(got, m["messageId"].(string))
+	}
+	if !reflect.DeepEqual(got, []string{"r150", "r2"}) {
+		t.Errorf("search found %v", got)
+	}
+}
+
+// Search answers at most 100 messages.
+func TestSearchCap(t *testing.T) {
+	e := newEnv(t)
+	alice := e.newUser("alice")
+	e.conversation(alice, convA, "A")
+	var msgs []*librechat.Message
+	for i := range 120 {
+		msgs = append(msgs, textMessage(convA, fmt.Sprintf("m%03d", i), librechat.NoParent, "hay needle hay"))
+	}
+	e.put(alice, msgs...)
+	r := e.do("GET", "/api/messages?search=NEEDLE", alice.token, "")
+	var p struct {
+		Messages   []map[string]any
+		NextCursor *string
+	}
+	if err := json.Unmarshal(r.body, &p); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Messages) != 100 || p.NextCursor != nil || p.Messages[0]["messageId"] != "m000" {
+		t.Errorf("%d results, first %v", len(p.Messages), p.Messages[0]["messageId"])
+	}
+}
