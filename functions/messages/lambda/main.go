@@ -11,5 +11,7 @@ import (
 )
 
 func main() {
-	lambda.Main(messages.Area, func(a *app.App) (http.Handler, error) { return messages.New(a, messages.WithActiveJobs(messages.AppJobs(a))) })
+	lambda.Main(messages.Area, func(a *app.App) (http.Handler, error) {
+		return messages.New(a, messages.WithActiveJobs(messages.AppJobs(a)))
+	})
 }
