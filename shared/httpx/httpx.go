@@ -3,6 +3,7 @@
 package httpx
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -50,9 +51,10 @@ type ErrorBody struct {
 	RequestID string `json:"requestId,omitempty"`
 }
 
-// JSON writes v as a JSON response with the given status.
+// JSON writes v as a JSON response with the given status. Like LibreChat's
+// server it leaves <, > and & unescaped.
 func JSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := Marshal(v)
 	if err != nil {
 		slog.Error("encode response", "err", err)
 		status, b = http.StatusInternalServerError, []byte(`{"error":"Something went wrong","message":"Something went wrong"}`)
@@ -60,6 +62,17 @@ func JSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// Marshal encodes v as JSON without HTML escaping and without a trailing newline.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // Text writes a plain text response.

@@ -42,12 +42,15 @@ type kv struct {
 	v json.RawMessage
 }
 
+// raw encodes v as Node does: no HTML escaping of <, > and &.
 func raw(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return json.RawMessage("null")
 	}
-	return b
+	return bytes.TrimRight(b.Bytes(), "\n")
 }
 
 // Head appends a key to the fixed leading part.
@@ -172,7 +175,7 @@ func Conversation(c *librechat.Conversation, messageObjectIDs []string) *Doc {
 }
 
 // listFields are the keys a conversation list item carries when set.
-var listFields = []string{"agent_id", "assistant_id", "spec", "iconURL", "chatProjectId", "endpointType"}
+var listFields = []string{"agent_id", "assistant_id", "spec", "iconURL", "chatProjectId"}
 
 // ConversationListItem is the short form of the sidebar list.
 func ConversationListItem(c *librechat.Conversation) *Doc {
@@ -193,12 +196,6 @@ func ConversationListItem(c *librechat.Conversation) *Doc {
 	d.Set("title", c.Title)
 	if c.Pinned {
 		d.Set("pinned", true)
-	}
-	if c.IsArchived {
-		d.Set("isArchived", true)
-	}
-	if len(c.Tags) > 0 {
-		d.Set("tags", c.Tags)
 	}
 	return d
 }
