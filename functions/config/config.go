@@ -69,8 +69,8 @@ func New(a *app.App) (http.Handler, error) {
 // routes registers every route that needs a signed-in user.
 func (h *handler) routes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/endpoints", h.endpoints)
-	m.HandleFunc("GET /api/endpoints/token-config", jsonConst(map[string]any{}))
-	m.HandleFunc("POST /api/endpoints/context-projection", jsonConst(nil))
+	m.HandleFunc("GET /api/endpoints/token-config", h.tokenConfig)
+	m.HandleFunc("POST /api/endpoints/context-projection", h.contextProjection)
 	m.HandleFunc("GET /api/models", h.modelsList)
 	m.HandleFunc("GET /api/roles/{name}", h.role)
 	m.HandleFunc("GET /api/balance", h.balance)

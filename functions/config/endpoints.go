@@ -70,6 +70,17 @@ func (h *handler) endpoints(w http.ResponseWriter, _ *http.Request) {
 // Custom endpoints with models.fetch ask their API (cached), falling back to
 // models.default.
 func (h *handler) modelsList(w http.ResponseWriter, r *http.Request) {
+	eps, lists := h.modelLists(r)
+	out := cfgpkg.NewObject()
+	for i, e := range eps {
+		out.Set(e.Name, lists[i])
+	}
+	httpx.JSON(w, http.StatusOK, out)
+}
+
+// modelLists returns every offered endpoint with its models (never nil), as
+// /api/models lists them.
+func (h *handler) modelLists(r *http.Request) ([]cfgpkg.EndpointInfo, [][]string) {
 	eps := h.cfg.Endpoints()
 	lists := make([][]string, len(eps))
 	var wg sync.WaitGroup
@@ -86,14 +97,12 @@ func (h *handler) modelsList(w http.ResponseWriter, r *http.Request) {
 		}()
 	}
 	wg.Wait()
-	out := cfgpkg.NewObject()
-	for i, e := range eps {
+	for i := range lists {
 		if lists[i] == nil {
 			lists[i] = []string{}
 		}
-		out.Set(e.Name, lists[i])
 	}
-	httpx.JSON(w, http.StatusOK, out)
+	return eps, lists
 }
 
 // Model list caching: successful fetches are kept for modelTTL, failures

@@ -18,8 +18,6 @@ func (h *handler) featureOffRoutes(m *http.ServeMux) {
 	none := jsonConst(map[string]any{})
 
 	m.HandleFunc("GET /api/agents", jsonConst(agentList{Object: "list", Data: []any{}}))
-	m.HandleFunc("GET /api/agents/chat/active", jsonConst(map[string]any{"activeJobIds": []any{}}))
-	m.HandleFunc("GET /api/agents/chat/status/{conversationId}", jsonConst(map[string]any{"active": false}))
 	m.HandleFunc("GET /api/agents/tools", empty)
 	m.HandleFunc("GET /api/agents/tools/calls", empty)
 	m.HandleFunc("GET /api/agents/categories", empty)
@@ -47,10 +45,6 @@ func (h *handler) featureOffRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/user/terms", h.terms)
 	m.HandleFunc("POST /api/user/terms/accept", h.acceptTerms)
 
-	m.HandleFunc("GET /api/convos", jsonConst(map[string]any{"conversations": []any{}, "nextCursor": nil}))
-	m.HandleFunc("GET /api/messages", jsonConst(map[string]any{"messages": []any{}, "nextCursor": nil}))
-	m.HandleFunc("GET /api/messages/{conversationId}", empty)
-	m.HandleFunc("GET /api/tags", empty)
 	m.HandleFunc("GET /api/share", jsonConst(shareList{Links: []any{}}))
 	m.HandleFunc("GET /api/share/link/{conversationId}", shareLink)
 	m.HandleFunc("GET /api/plugins", empty)
