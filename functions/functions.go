@@ -9,7 +9,10 @@ import (
 	"strings"
 
 	authfn "github.com/lcgo/lcgo/functions/auth"
+	chatfn "github.com/lcgo/lcgo/functions/chat"
 	configfn "github.com/lcgo/lcgo/functions/config"
+	convosfn "github.com/lcgo/lcgo/functions/convos"
+	messagesfn "github.com/lcgo/lcgo/functions/messages"
 	"github.com/lcgo/lcgo/shared/app"
 	"github.com/lcgo/lcgo/shared/httpx"
 	"github.com/lcgo/lcgo/shared/routes"
@@ -22,6 +25,12 @@ func New(area string, a *app.App) (http.Handler, error) {
 		return authfn.New(a)
 	case routes.Config:
 		return configfn.New(a)
+	case routes.Chat:
+		return chatfn.New(a)
+	case routes.Convos:
+		return convosfn.New(a)
+	case routes.Messages:
+		return messagesfn.New(a, messagesfn.WithActiveJobs(messagesfn.AppJobs(a)))
 	}
 	return nil, fmt.Errorf("unknown area %q", area)
 }

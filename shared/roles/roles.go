@@ -53,9 +53,9 @@ const (
 // its interface switch is turned off in /api/config, so the client neither
 // shows it nor calls its routes. Add a type here when its area exists.
 var implemented = map[string]bool{
-	// Bookmarks: true,     // /api/tags
+	Bookmarks:     true, // /api/tags
+	TemporaryChat: true, // temporary conversations: stored with an expiry, never listed
 	// SharedLinks: true,   // /api/share
-	// TemporaryChat: true, // temporary conversations
 }
 
 // features are the permission types that gate a feature of their own. The

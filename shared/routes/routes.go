@@ -7,8 +7,11 @@ import "strings"
 
 // Areas, one deployable function each.
 const (
-	Auth   = "auth"
-	Config = "config"
+	Auth     = "auth"
+	Config   = "config"
+	Chat     = "chat"
+	Convos   = "convos"
+	Messages = "messages"
 )
 
 // Route sends every path equal to Prefix or below it to Area.
@@ -30,6 +33,13 @@ var Table = []Route{
 	{"/api/roles", Config},
 	{"/api/balance", Config},
 	{"/api/keys", Config},
+	{"/api/agents/chat", Chat},
+
+	{"/api/convos", Convos},
+	{"/api/tags", Convos},
+
+	{"/api/messages", Messages},
+
 	// Features answered "off" until their own areas exist.
 	{"/api/user/settings", Config},
 	{"/api/user/terms", Config},
@@ -42,9 +52,6 @@ var Table = []Route{
 	{"/api/categories", Config},
 	{"/api/mcp", Config},
 	{"/api/memories", Config},
-	{"/api/convos", Config},
-	{"/api/messages", Config},
-	{"/api/tags", Config},
 	{"/api/share", Config},
 	{"/api/plugins", Config},
 	{"/api/skills", Config},

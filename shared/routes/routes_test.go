@@ -11,7 +11,10 @@ func TestLookup(t *testing.T) {
 		"/api/users":                   "", // a prefix matches whole segments only
 		"/api/config":                  Config,
 		"/health":                      Config,
-		"/api/agents/chat/active":      Config,
+		"/api/agents/chat/active":      Chat,
+		"/api/agents/tools":            Config,
+		"/api/tags/work":               Convos,
+		"/api/messages/abc":            Messages,
 		"/c/new":                       "",
 		"/api/nothing":                 "",
 	}
@@ -33,7 +36,7 @@ func TestTableHasNoDuplicatePrefixes(t *testing.T) {
 			t.Errorf("malformed prefix %q", r.Prefix)
 		}
 	}
-	if got := Areas(); len(got) != 2 || got[0] != Auth || got[1] != Config {
+	if got := Areas(); len(got) != 5 || got[0] != Auth || got[1] != Config || got[2] != Chat || got[3] != Convos || got[4] != Messages {
 		t.Errorf("Areas() = %v", got)
 	}
 }
