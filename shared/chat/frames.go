@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"bytes"
 	"encoding/json"
 
 	"github.com/lcgo/lcgo/shared/wire"
@@ -37,11 +38,18 @@ type UserMessage struct {
 }
 
 func frame(v any) Frame {
-	b, err := json.Marshal(v)
-	if err != nil {
-		b = []byte(`{}`)
+	return Frame{Event: "message", Data: marshal(v)}
+}
+
+// marshal encodes without HTML escaping, as LibreChat's server does.
+func marshal(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return []byte(`{}`)
 	}
-	return Frame{Event: "message", Data: b}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 type eventFrame struct {
@@ -85,10 +93,9 @@ func titleFrame(t TitleEvent) Frame { return frame(eventFrame{"title", t}) }
 // errorFrame carries a failure the client shows in an error bubble. msg may
 // itself be JSON text such as {"type":"no_user_key"}.
 func errorFrame(msg string) Frame {
-	b, _ := json.Marshal(struct {
+	return Frame{Event: "error", Data: marshal(struct {
 		Error string `json:"error"`
-	}{msg})
-	return Frame{Event: "error", Data: b}
+	}{msg})}
 }
 
 // ContextUsage is the data of an on_context_usage frame.
