@@ -837,3 +837,56 @@ func TestBalanceDebitedAndExhausted(t *testing.T) {
 		t.Fatalf("exhausted: %d %s", code, body)
 	}
 }
+
+func TestQuotesReachTheModelAndAreStored(t *testing.T) {
+	sc := &script{events: hello()}
+	e := newEnv(t, sc, nil)
+	body := newChat("Explain this")
+	body["quotes"] = []string{"the sky is blue", "line one\nline two"}
+	id := e.start(e.alice, "openAI", body)
+	_, ch, cancel := e.stream(e.alice, id, false)
+	frames := collect(ch)
+	cancel()
+	if got := field(t, sub(t, frames[0].Data, "message"), "quotes"); got == nil {
+		t.Fatalf("created frame without quotes: %s", frames[0].Data)
+	}
+	var sent string
+	for _, r := range sc.requests() {
+		if !strings.HasPrefix(provider.LastUserText(r.Messages), "Write a concise title") {
+			sent = provider.LastUserText(r.Messages)
+		}
+	}
+	if sent != "> the sky is blue\n\n> line one\n> line two\n\nExplain this" {
+		t.Fatalf("model turn %q", sent)
+	}
+	msgs, _ := e.a.Store.Messages(context.Background(), e.aliceID, id)
+	if string(msgs[0].Fields["quotes"]) != `["the sky is blue","line one\nline two"]` || msgs[0].Text != "Explain this" {
+		t.Fatalf("stored user message %+v", msgs[0])
+	}
+}
+
+func TestTemporaryChatIsNotListedOrTitled(t *testing.T) {
+	e := newEnv(t, &script{events: hello()}, nil)
+	body := newChat("Secret")
+	body["isTemporary"] = true
+	id := e.start(e.alice, "openAI", body)
+	_, ch, cancel := e.stream(e.alice, id, false)
+	frames := collect(ch)
+	cancel()
+	if strings.Contains(kinds(frames), "title") {
+		t.Fatalf("temporary chat got a title: %s", kinds(frames))
+	}
+	ctx := context.Background()
+	c, err := e.a.Store.Conversation(ctx, e.aliceID, id)
+	if err != nil || !c.IsTemporary || c.ExpiredAt.IsZero() {
+		t.Fatalf("stored %+v %v", c, err)
+	}
+	list, _, _ := e.a.Store.ListConversations(ctx, e.aliceID, librechat.ConversationQuery{})
+	if len(list) != 0 {
+		t.Fatalf("temporary chat listed: %d", len(list))
+	}
+	msgs, _ := e.a.Store.Messages(ctx, e.aliceID, id)
+	if len(msgs) != 2 || !msgs[0].IsTemporary || msgs[1].ExpiredAt.IsZero() {
+		t.Fatalf("messages %+v", msgs)
+	}
+}

@@ -1,6 +1,8 @@
 // Command bench measures the local runner as a whole process and the Lambda
-// zips: process start to the first 200 on /api/config, idle RSS, and the p50
-// and p99 of login and /api/config over loopback. It prints a Markdown table.
+// zips: process start to the first 200 on /api/config, idle RSS, the p50
+// and p99 of login and /api/config over loopback, and the chat path against
+// a local fake provider (added time to first token, frames per second,
+// memory per 100 open streams). It prints a Markdown table.
 //
 //	go run ./local/bench [-starts 20] [-n 500]
 package main
@@ -27,14 +29,15 @@ func main() {
 	n := flag.Int("n", 500, "requests per latency figure")
 	logins := flag.Int("logins", 100, "logins to time")
 	zips := flag.Bool("zips", true, "build the Lambda zips and report their sizes")
+	chats := flag.Int("chats", 200, "chats to time for time to first token")
 	flag.Parse()
-	if err := run(*starts, *n, *logins, *zips); err != nil {
+	if err := run(*starts, *n, *logins, *chats, *zips); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(starts, n, logins int, zips bool) error {
+func run(starts, n, logins, chats int, zips bool) error {
 	tmp, err := os.MkdirTemp("", "lcgo-bench-")
 	if err != nil {
 		return err
@@ -113,6 +116,10 @@ func run(starts, n, logins int, zips bool) error {
 	}
 	add("RSS after the logins", rss(p.cmd.Process.Pid))
 
+	if err := benchChat(bin, tmp, chats, add); err != nil {
+		return fmt.Errorf("chat: %w", err)
+	}
+
 	if zips {
 		cmd := exec.Command("bash", "infra/lambda/build.sh")
 		cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
@@ -158,14 +165,17 @@ func freePort() (int, error) {
 
 // startRunner starts the runner and polls /api/config as fast as it can
 // until the first 200; the time from exec to that answer is the start-up.
-func startRunner(bin, dataDir string) (*proc, error) {
+func startRunner(bin, dataDir string) (*proc, error) { return startRunnerEnv(bin, dataDir) }
+
+// startRunnerEnv is startRunner with extra environment variables.
+func startRunnerEnv(bin, dataDir string, env ...string) (*proc, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "-port", strconv.Itoa(port), "-data", dataDir, "-env-file", "/nonexistent")
 	// The bench logs in far more often than the login limiter allows.
-	cmd.Env = append(os.Environ(), "CONFIG_PATH=", "LOGIN_MAX=1000000", "REGISTER_MAX=1000000")
+	cmd.Env = append(append(os.Environ(), "CONFIG_PATH=", "LOGIN_MAX=1000000", "REGISTER_MAX=1000000"), env...)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)

@@ -280,7 +280,7 @@ func (r *run) execute(ctx context.Context) {
 			MessageCount: len(history), MessageTokens: historyTokens,
 			AvailableForMessages: budget - systemTokens, ToolTokenCounts: map[string]int{},
 		},
-		ContextBudget: budget - systemTokens, EffectiveInstructionTokens: systemTokens,
+		ContextBudget: budget, EffectiveInstructionTokens: systemTokens,
 		PrePruneContextTokens:  historyTokens + systemTokens,
 		RemainingContextTokens: budget - systemTokens - historyTokens, CalibrationRatio: 1,
 	}
