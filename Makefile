@@ -27,14 +27,19 @@ fmt:
 	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# Builds that leave provider SDKs out (see shared/provider/registry).
+NOPROVIDERS := lcgo_no_anthropic,lcgo_no_google,lcgo_no_bedrock
+
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags $(NOPROVIDERS) ./shared/provider/registry ./functions/chat/...
 
 wasm:
 	GOOS=js GOARCH=wasm $(GO) build $(WASM_PKGS)
 
 gotest:
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -tags $(NOPROVIDERS) ./shared/provider/registry
 
 contract:
 	bash local/testdata/contract/run.sh

@@ -5,6 +5,8 @@
 #
 #   GOARCH=amd64 bash infra/lambda/build.sh      # default arm64
 #   bash infra/lambda/build.sh auth              # only the named areas
+#   LCGO_TAGS=lcgo_no_google,lcgo_no_bedrock bash infra/lambda/build.sh chat
+#                                                # leave unused provider SDKs out
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -99,7 +101,7 @@ for area in "${areas[@]}"; do
 	fi
 	mkdir -p "$tmp/$area"
 	echo "building $area (linux/$arch)"
-	CGO_ENABLED=0 GOOS=linux GOARCH="$arch" go build -tags lambda.norpc -trimpath -ldflags="-s -w" \
+	CGO_ENABLED=0 GOOS=linux GOARCH="$arch" go build -tags "lambda.norpc${LCGO_TAGS:+,$LCGO_TAGS}" -trimpath -ldflags="-s -w" \
 		-o "$tmp/$area/bootstrap" "./functions/$area/lambda"
 	chmod 755 "$tmp/$area/bootstrap"
 	zipit "$dist/$area.zip" "$tmp/$area"

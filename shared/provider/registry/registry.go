@@ -3,6 +3,11 @@
 // endpoints, every OpenAI-compatible custom endpoint of librechat.yaml, and
 // the offline model. Keys come from the environment or, for endpoints whose
 // key is "user_provided", from the user's stored keys.
+//
+// Each provider SDK adds to a function's size and idle memory. A build for
+// a deployment that does not use one can leave it out with a build tag
+// (lcgo_no_anthropic, lcgo_no_google, lcgo_no_bedrock); its endpoint then
+// answers with an error that says so.
 package registry
 
 import (
@@ -16,9 +21,6 @@ import (
 	"github.com/lcgo/lcgo/shared/config"
 	"github.com/lcgo/lcgo/shared/librechat"
 	"github.com/lcgo/lcgo/shared/provider"
-	"github.com/lcgo/lcgo/shared/provider/anthropic"
-	"github.com/lcgo/lcgo/shared/provider/bedrock"
-	"github.com/lcgo/lcgo/shared/provider/google"
 	"github.com/lcgo/lcgo/shared/provider/offline"
 	"github.com/lcgo/lcgo/shared/provider/openai"
 	"github.com/lcgo/lcgo/shared/userkeys"
@@ -150,7 +152,7 @@ func (r *Registry) Streamer(ctx context.Context, userID string, ep config.Endpoi
 	case config.EndpointAnthropic:
 		apiKey := pick(p.AnthropicKey, "apiKey")
 		base := p.AnthropicBaseURL
-		build := func() (provider.Streamer, error) { return anthropic.New(base, apiKey, anthropicHeaders, r.http), nil }
+		build := func() (provider.Streamer, error) { return newAnthropic(base, apiKey, r.http) }
 		if needsUser {
 			return build()
 		}
@@ -161,7 +163,7 @@ func (r *Registry) Streamer(ctx context.Context, userID string, ep config.Endpoi
 			return nil, keyError("invalid_user_key")
 		}
 		base := p.GoogleBaseURL
-		build := func() (provider.Streamer, error) { return google.New(ctx, base, apiKey, nil, r.http) }
+		build := func() (provider.Streamer, error) { return newGoogle(ctx, base, apiKey, r.http) }
 		if needsUser {
 			return build()
 		}
@@ -171,15 +173,14 @@ func (r *Registry) Streamer(ctx context.Context, userID string, ep config.Endpoi
 		if region == "" || region == config.UserProvided {
 			region = user["region"]
 		}
-		opts := bedrock.Options{
-			Region:          region,
-			AccessKeyID:     pick(p.BedrockKeyID, "accessKeyId"),
-			SecretAccessKey: pick(p.BedrockSecret, "secretAccessKey"),
-			SessionToken:    pick(p.BedrockSessionToken, "sessionToken"),
-			Endpoint:        p.BedrockEndpoint,
-			HTTPClient:      r.http,
+		creds := bedrockCreds{
+			region:       region,
+			keyID:        pick(p.BedrockKeyID, "accessKeyId"),
+			secret:       pick(p.BedrockSecret, "secretAccessKey"),
+			sessionToken: pick(p.BedrockSessionToken, "sessionToken"),
+			endpoint:     p.BedrockEndpoint,
 		}
-		build := func() (provider.Streamer, error) { return bedrock.New(opts), nil }
+		build := func() (provider.Streamer, error) { return newBedrock(creds, r.http) }
 		if needsUser {
 			return build()
 		}
@@ -187,10 +188,6 @@ func (r *Registry) Streamer(ctx context.Context, userID string, ep config.Endpoi
 	}
 	return nil, &chat.RequestError{Status: 400, Body: map[string]any{"type": "invalid_request_error", "info": "unknown endpoint " + ep.Name}}
 }
-
-// anthropicHeaders pins the Messages API version whose request shape the
-// client's parameters (temperature, top_p, top_k) belong to.
-var anthropicHeaders = map[string]string{"anthropic-version": "2023-06-01"}
 
 // paramStreamer adds an endpoint's addParams and dropParams to every request.
 type paramStreamer struct {
@@ -217,4 +214,16 @@ func (p *paramStreamer) Stream(ctx context.Context, req provider.Request, emit f
 	req.Params.Extra = extra
 	req.Params.Drop = append(append([]string{}, req.Params.Drop...), p.drop...)
 	return p.next.Stream(ctx, req, emit)
+}
+
+// bedrockCreds are the credentials and endpoint of a Bedrock client.
+type bedrockCreds struct {
+	region, keyID, secret, sessionToken, endpoint string
+}
+
+// notBuilt is the error of an endpoint whose provider a build left out.
+func notBuilt(name string) error {
+	return &chat.RequestError{Status: 400, Body: map[string]any{
+		"type": "invalid_request_error", "info": "The " + name + " provider is not part of this build.",
+	}}
 }
