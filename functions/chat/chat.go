@@ -136,7 +136,11 @@ func (h *handler) start(w http.ResponseWriter, r *http.Request) {
 		writeRequestError(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, map[string]string{"streamId": id, "conversationId": id, "status": "started"})
+	httpx.JSON(w, http.StatusOK, struct {
+		StreamID       string `json:"streamId"`
+		ConversationID string `json:"conversationId"`
+		Status         string `json:"status"`
+	}{id, id, "started"})
 }
 
 func (h *handler) stream(w http.ResponseWriter, r *http.Request) {
@@ -268,5 +272,8 @@ func (h *handler) abort(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, map[string]any{"success": true, "aborted": aborted})
+	httpx.JSON(w, http.StatusOK, struct {
+		Success bool   `json:"success"`
+		Aborted string `json:"aborted"`
+	}{true, aborted})
 }

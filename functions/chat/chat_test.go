@@ -598,7 +598,7 @@ func TestAbortSavesPartialAndEndsStream(t *testing.T) {
 	}
 
 	code, b := e.do("POST", "/api/agents/chat/abort", e.alice, map[string]string{"conversationId": id})
-	if code != 200 || string(b) != `{"aborted":"`+id+`","success":true}` {
+	if code != 200 || string(b) != `{"success":true,"aborted":"`+id+`"}` {
 		t.Fatalf("abort: %d %s", code, b)
 	}
 	// Saved before the abort answered.
@@ -888,5 +888,33 @@ func TestTemporaryChatIsNotListedOrTitled(t *testing.T) {
 	msgs, _ := e.a.Store.Messages(ctx, e.aliceID, id)
 	if len(msgs) != 2 || !msgs[0].IsTemporary || msgs[1].ExpiredAt.IsZero() {
 		t.Fatalf("messages %+v", msgs)
+	}
+}
+
+// TestForeignConversationIDStartsAFreshOne: another user posting under
+// Alice's conversation id neither learns that it exists nor touches it.
+func TestForeignConversationIDStartsAFreshOne(t *testing.T) {
+	sc := gated()
+	e := newEnv(t, sc, nil)
+	id := e.start(e.alice, "openAI", newChat("mine"))
+	body := newChat("intrude")
+	body["conversationId"] = id
+	bobID := e.start(e.bob, "openAI", body) // while Alice's reply runs: no 409
+	if bobID == id {
+		t.Fatal("bob got alice's conversation id")
+	}
+	body["parentMessageId"] = "7b1c0000-0000-4000-8000-000000000001"
+	if code, b := e.do("POST", "/api/agents/chat/openAI", e.bob, body); code != 404 {
+		t.Fatalf("follow-up under alice's id: %d %s", code, b)
+	}
+	sc.gate <- nil
+	sc.gate <- nil
+	e.svc.Wait(id)
+	e.svc.Wait(bobID)
+	msgs, _ := e.a.Store.Messages(context.Background(), e.aliceID, id)
+	for _, m := range msgs {
+		if m.Text == "intrude" {
+			t.Fatal("bob's message landed in alice's conversation")
+		}
 	}
 }

@@ -366,9 +366,14 @@ func (r *run) execute(ctx context.Context) {
 				if msgID == "" {
 					msgID = "msg_" + resp.ID
 				}
-				details, _ := json.Marshal(map[string]any{
-					"type": "message_creation", "message_creation": map[string]string{"message_id": msgID},
-				})
+				details := marshal(struct {
+					Type            string `json:"type"`
+					MessageCreation struct {
+						MessageID string `json:"message_id"`
+					} `json:"message_creation"`
+				}{Type: "message_creation", MessageCreation: struct {
+					MessageID string `json:"message_id"`
+				}{msgID}})
 				if err := r.append(ctx, runStepFrame(RunStep{
 					StepIndex: steps, ID: sid, Type: "message_creation", Index: index,
 					StepDetails: details, Usage: json.RawMessage("null"), RunID: resp.ID,

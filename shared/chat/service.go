@@ -197,7 +197,10 @@ func (s *Service) Start(ctx context.Context, userID, endpoint string, body []byt
 		if p.ParentMessageID != librechat.NoParent {
 			return "", &RequestError{Status: 404, Body: map[string]any{"error": "Conversation not found"}}
 		}
-		isNew = true // a client-chosen id for a new conversation
+		// An id the user has no conversation under starts a new one under
+		// a fresh id: the client adopts the returned id, and a job or a
+		// conversation of another user under that id stays out of reach.
+		convID, isNew = s.ids.UUID(), true
 	}
 
 	if err := s.checkBalance(ctx, userID); err != nil {

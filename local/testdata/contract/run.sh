@@ -6,6 +6,8 @@
 #
 #   main runner           BASE_URL                OPENAI_API_KEY=user_provided, default session
 #   short-session runner  SHORT_SESSION_BASE_URL  nothing configured, SESSION_EXPIRY=2000 ms
+#   chat runner           CHAT_BASE_URL           nothing configured (the built-in Offline
+#                                                 endpoint), default session
 #
 # Usage: bash local/testdata/contract/run.sh [extra node --test arguments]
 # Needs go, node (>= 20) and npm.
@@ -97,12 +99,17 @@ start main "$main_port" OPENAI_API_KEY=user_provided OPENAI_MODELS="$CONTRACT_OP
 short_port="$(free_port)"
 while [ "$short_port" = "$main_port" ]; do short_port="$(free_port)"; done
 start short "$short_port" SESSION_EXPIRY=2000
+chat_port="$(free_port)"
+while [ "$chat_port" = "$main_port" ] || [ "$chat_port" = "$short_port" ]; do chat_port="$(free_port)"; done
+start chat "$chat_port"
 
 export BASE_URL="http://127.0.0.1:$main_port"
 export SHORT_SESSION_BASE_URL="http://127.0.0.1:$short_port"
+export CHAT_BASE_URL="http://127.0.0.1:$chat_port"
 wait_healthy main "$BASE_URL" "${pids[0]}"
 wait_healthy short "$SHORT_SESSION_BASE_URL" "${pids[1]}"
-echo "contract: runners up at $BASE_URL and $SHORT_SESSION_BASE_URL"
+wait_healthy chat "$CHAT_BASE_URL" "${pids[2]}"
+echo "contract: runners up at $BASE_URL, $SHORT_SESSION_BASE_URL and $CHAT_BASE_URL"
 
 cd "$here"
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -116,7 +123,7 @@ node --test --test-reporter=spec "$@" &
 pids+=("$!")
 wait "$!" || status=$?
 if [ "$status" -ne 0 ]; then
-  for name in main short; do
+  for name in main short chat; do
     echo "---- runner '$name' log (last 60 lines) ----" >&2
     tail -n 60 "$tmp/$name.log" >&2 || true
   done
