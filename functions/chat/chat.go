@@ -33,6 +33,8 @@ type Options struct {
 	Offline provider.Streamer
 	// Providers replaces the provider registry (tests).
 	Providers chatsvc.Providers
+	// Policy applies model configurations to every start request.
+	Policy chatsvc.Policy
 	// KeepAlive is the interval of SSE comment frames while a stream is
 	// idle (0: 15 s; negative: none).
 	KeepAlive time.Duration
@@ -76,7 +78,7 @@ func Service(a *app.App, opts Options) (*chatsvc.Service, error) {
 		max = a.Config.ConcurrentMessageMax
 	}
 	return chatsvc.New(a.Store, jobs, providers, a.Config, a.Clock, a.IDs, a.Log, chatsvc.Options{
-		Deferred: opts.Deferred, MaxConcurrent: max,
+		Deferred: opts.Deferred, MaxConcurrent: max, Policy: opts.Policy,
 	}), nil
 }
 

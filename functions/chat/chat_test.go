@@ -918,3 +918,61 @@ func TestForeignConversationIDStartsAFreshOne(t *testing.T) {
 		}
 	}
 }
+
+// fixedPolicy pins the model, adds a system message and refuses "forbidden".
+type fixedPolicy struct{}
+
+func (fixedPolicy) Apply(_ context.Context, _ string, endpoint string, p map[string]json.RawMessage) (*chatsvc.Applied, error) {
+	if string(p["text"]) == `"forbidden"` {
+		return nil, &chatsvc.RequestError{Status: 403, Body: map[string]any{"type": "illegal_model_request"}}
+	}
+	p["model"] = json.RawMessage(`"gpt-4o-mini"`)
+	delete(p, "promptPrefix")
+	return &chatsvc.Applied{Endpoint: endpoint, Payload: p, System: "SECRET SYSTEM PROMPT"}, nil
+}
+
+func TestPolicyRewritesAndKeepsSystemServerSide(t *testing.T) {
+	sc := &script{events: hello()}
+	a, _ := apptest.New(t, func(c *config.Config) {
+		c.Providers.OpenAIKey = "sk-test"
+		c.Providers.OpenAIModels = []string{"gpt-4o", "gpt-4o-mini"}
+	})
+	svc, err := chatfn.Service(a, chatfn.Options{Providers: providers{sc}, Policy: fixedPolicy{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := chatfn.Handler(a, svc, chatfn.Options{})
+	e := &env{t: t, a: a, svc: svc, h: h, srv: httptest.NewServer(h)}
+	t.Cleanup(e.srv.Close)
+	e.aliceID, e.alice = e.user("alice@example.com")
+
+	body := newChat("hello")
+	body["promptPrefix"] = "user prefix"
+	id := e.start(e.alice, "openAI", body)
+	_, ch, cancel := e.stream(e.alice, id, false)
+	frames := collect(ch)
+	cancel()
+	for _, f := range frames {
+		if strings.Contains(string(f.Data), "SECRET") {
+			t.Fatalf("system message sent to the client: %s", f.Data)
+		}
+	}
+	var main provider.Request
+	for _, r := range sc.requests() {
+		if !strings.HasPrefix(provider.LastUserText(r.Messages), "Write a concise title") {
+			main = r
+		}
+	}
+	if main.System != "SECRET SYSTEM PROMPT" || main.Model != "gpt-4o-mini" {
+		t.Fatalf("provider request system %q model %q", main.System, main.Model)
+	}
+	c, _ := e.a.Store.Conversation(context.Background(), e.aliceID, id)
+	raw, _ := json.Marshal(c)
+	if strings.Contains(string(raw), "SECRET") || c.Model != "gpt-4o-mini" {
+		t.Fatalf("stored conversation %s", raw)
+	}
+	code, b := e.do("POST", "/api/agents/chat/openAI", e.alice, newChat("forbidden"))
+	if code != 403 || !strings.Contains(string(b), "illegal_model_request") {
+		t.Fatalf("refused: %d %s", code, b)
+	}
+}

@@ -259,6 +259,9 @@ func (r *run) execute(ctx context.Context) {
 	// The prompt: the branch from the root to the user message.
 	history := branch(byID, user.ID)
 	system := p.PromptPrefix
+	if req.System != "" {
+		system = strings.TrimSpace(req.System + "\n\n" + p.PromptPrefix)
+	}
 	msgs := make([]provider.Message, 0, len(history)+1)
 	historyTokens := 0
 	for _, m := range history {

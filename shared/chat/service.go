@@ -49,8 +49,29 @@ func (e *RequestError) Error() string {
 	return string(b)
 }
 
+// Policy applies the operator's model configurations to a chat request
+// before it is accepted (package modelcfg implements it).
+type Policy interface {
+	// Apply checks and may rewrite a user's request for endpoint: change
+	// the endpoint, model or parameters (clamping), drop settings the user
+	// may not override. It refuses with a *RequestError.
+	Apply(ctx context.Context, userID, endpoint string, payload map[string]json.RawMessage) (*Applied, error)
+}
+
+// Applied is a request after the policy.
+type Applied struct {
+	Endpoint string
+	Payload  map[string]json.RawMessage
+	// System is the configuration's system message. It is used for the
+	// model call only: never stored on the conversation, never sent to the
+	// client.
+	System string
+}
+
 // Options tunes a Service.
 type Options struct {
+	// Policy, when set, is applied to every start request.
+	Policy Policy
 	// Deferred leaves generation to the first stream reader that claims the
 	// job, for platforms that freeze a process once it has answered (Lambda).
 	Deferred bool
@@ -101,6 +122,7 @@ type request struct {
 	ConversationID  string          `json:"conversationId"`
 	NewConversation bool            `json:"newConversation"`
 	Payload         json.RawMessage `json:"payload"`
+	System          string          `json:"system,omitempty"` // from the policy; server-side only
 }
 
 // payload is the part of the client's start body the server reasons about.
@@ -157,8 +179,27 @@ func (s *Service) Start(ctx context.Context, userID, endpoint string, body []byt
 	if err := json.Unmarshal(body, &p); err != nil {
 		return "", invalid("Invalid request body: " + jsonProblem(err))
 	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return "", invalid("Invalid request body: " + jsonProblem(err))
+	}
 	if endpoint == "" {
 		endpoint = p.Endpoint
+	}
+	system := ""
+	if s.opts.Policy != nil {
+		applied, err := s.opts.Policy.Apply(ctx, userID, endpoint, fields)
+		if err != nil {
+			return "", err
+		}
+		endpoint, system = applied.Endpoint, applied.System
+		if body, err = json.Marshal(applied.Payload); err != nil {
+			return "", err
+		}
+		p = payload{}
+		if err := json.Unmarshal(body, &p); err != nil {
+			return "", invalid("Invalid request body: " + jsonProblem(err))
+		}
 	}
 	if endpoint == "" {
 		return "", invalid("endpoint is required")
@@ -218,7 +259,7 @@ func (s *Service) Start(ctx context.Context, userID, endpoint string, body []byt
 		}
 	}
 
-	req, _ := json.Marshal(request{UserID: userID, Endpoint: endpoint, ConversationID: convID, NewConversation: isNew, Payload: body})
+	req, _ := json.Marshal(request{UserID: userID, Endpoint: endpoint, ConversationID: convID, NewConversation: isNew, Payload: body, System: system})
 	info := JobInfo{ID: convID, UserID: userID, Status: StatusRunning, CreatedAt: s.clock.Now(), Request: req}
 	if err := s.jobs.Create(ctx, info); err != nil {
 		if librechat.IsConflict(err) {
