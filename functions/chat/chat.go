@@ -35,6 +35,8 @@ type Options struct {
 	Providers chatsvc.Providers
 	// Policy applies model configurations to every start request.
 	Policy chatsvc.Policy
+	// Attachments turns attached files into model input.
+	Attachments chatsvc.Attachments
 	// KeepAlive is the interval of SSE comment frames while a stream is
 	// idle (0: 15 s; negative: none).
 	KeepAlive time.Duration
@@ -79,6 +81,7 @@ func Service(a *app.App, opts Options) (*chatsvc.Service, error) {
 	}
 	return chatsvc.New(a.Store, jobs, providers, a.Config, a.Clock, a.IDs, a.Log, chatsvc.Options{
 		Deferred: opts.Deferred, MaxConcurrent: max, Policy: opts.Policy,
+		Attachments: opts.Attachments,
 	}), nil
 }
 

@@ -265,7 +265,16 @@ func (r *run) execute(ctx context.Context) {
 	msgs := make([]provider.Message, 0, len(history)+1)
 	historyTokens := 0
 	for _, m := range history {
-		msgs = append(msgs, toProvider(m))
+		pm := toProvider(m)
+		if files, ok := m.Fields["files"]; ok && m.IsCreatedByUser && s.opts.Attachments != nil {
+			extra, err := s.opts.Attachments.Parts(ctx, userID, files)
+			if err != nil {
+				r.fail(ctx, "The attached files could not be read.")
+				return
+			}
+			pm.Parts = append(extra, pm.Parts...)
+		}
+		msgs = append(msgs, pm)
 		historyTokens += m.TokenCount
 		if m.TokenCount == 0 {
 			historyTokens += EstimateTokens(messageText(m))

@@ -68,8 +68,20 @@ type Applied struct {
 	System string
 }
 
+// Attachments turns the files attached to a user message into model
+// input (package files implements it).
+type Attachments interface {
+	// Parts returns what the model sees of the user's files listed in
+	// files (the message's "files" array of {file_id, ...}): images as
+	// image parts, text documents as text. Files the user does not own
+	// are left out.
+	Parts(ctx context.Context, userID string, files json.RawMessage) ([]provider.Part, error)
+}
+
 // Options tunes a Service.
 type Options struct {
+	// Attachments resolves attached files; nil ignores them.
+	Attachments Attachments
 	// Policy, when set, is applied to every start request.
 	Policy Policy
 	// Deferred leaves generation to the first stream reader that claims the
