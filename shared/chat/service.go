@@ -247,13 +247,19 @@ func (s *Service) Start(ctx context.Context, userID, endpoint string, body []byt
 		if !librechat.IsNotFound(err) {
 			return "", err
 		}
-		if p.ParentMessageID != librechat.NoParent {
+		if info, jerr := s.jobs.Info(ctx, convID); jerr == nil && info.UserID == userID {
+			// The user's own conversation whose first reply is starting:
+			// not stored yet, and a second job for it is refused below.
+			isNew = true
+		} else if p.ParentMessageID != librechat.NoParent {
 			return "", &RequestError{Status: 404, Body: map[string]any{"error": "Conversation not found"}}
+		} else {
+			// An id the user has no conversation under starts a new one
+			// under a fresh id: the client adopts the returned id, and a job
+			// or a conversation of another user under that id stays out of
+			// reach.
+			convID, isNew = s.ids.UUID(), true
 		}
-		// An id the user has no conversation under starts a new one under
-		// a fresh id: the client adopts the returned id, and a job or a
-		// conversation of another user under that id stays out of reach.
-		convID, isNew = s.ids.UUID(), true
 	}
 
 	if err := s.checkBalance(ctx, userID); err != nil {
