@@ -20,9 +20,17 @@ type Config struct {
 	HelpAndFAQURL    string // HELP_AND_FAQ_URL, default https://librechat.ai
 	ShowBirthdayIcon bool   // SHOW_BIRTHDAY_ICON
 
-	Auth     Auth
-	Email    Email
-	RedisURI string // REDIS_URI: stream jobs (and later caches) shared across processes
+	Auth  Auth
+	Email Email
+	// S3 is the object store for uploads when fileStrategy is "s3":
+	// AWS_BUCKET_NAME, AWS_REGION, AWS_ACCESS_KEY_ID,
+	// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ENDPOINT_URL (R2 and
+	// other S3-compatible stores), AWS_FORCE_PATH_STYLE.
+	S3 S3
+	// ModelsConfigPath is the model configuration file (MODELS_CONFIG_PATH,
+	// or ./models.yaml when it exists).
+	ModelsConfigPath string
+	RedisURI         string // REDIS_URI: stream jobs (and later caches) shared across processes
 	// LIMIT_CONCURRENT_MESSAGES (default true) and CONCURRENT_MESSAGE_MAX
 	// (default 2): running chat generations per user.
 	ConcurrentMessages   bool
@@ -100,6 +108,12 @@ type Providers struct {
 	AnthropicBaseURL                     string   // ANTHROPIC_REVERSE_PROXY
 	GoogleBaseURL                        string   // GOOGLE_REVERSE_PROXY
 	Endpoints                            []string // ENDPOINTS: the enabled endpoints, in order (empty: all configured)
+}
+
+// S3 locates an S3 or S3-compatible bucket.
+type S3 struct {
+	Bucket, Region, AccessKeyID, SecretAccessKey, SessionToken, Endpoint string
+	ForcePathStyle                                                       bool
 }
 
 // UserProvided is the key value that asks each user for their own key.

@@ -27,6 +27,9 @@ type File struct {
 	Balance    Balance     `yaml:"balance"`
 	// FileConfig is passed to the client as written (unset: absent).
 	FileConfig Object `yaml:"fileConfig"`
+	// FileStrategy is where uploads are kept: "local" (default) or "s3"
+	// (also Cloudflare R2 and other S3-compatible stores).
+	FileStrategy string `yaml:"fileStrategy"`
 }
 
 // Registration is the registration section of librechat.yaml.

@@ -75,6 +75,18 @@ func Load(getenv func(string) (string, bool)) (*Config, error) {
 	a.EmailEnabled = (m.Service != "" || m.Host != "") && m.From != ""
 
 	c.RedisURI = e.str("REDIS_URI", "")
+	c.S3 = S3{
+		Bucket: e.str("AWS_BUCKET_NAME", ""), Region: e.str("AWS_REGION", ""),
+		AccessKeyID: e.str("AWS_ACCESS_KEY_ID", ""), SecretAccessKey: e.str("AWS_SECRET_ACCESS_KEY", ""),
+		SessionToken: e.str("AWS_SESSION_TOKEN", ""), Endpoint: e.str("AWS_ENDPOINT_URL", ""),
+		ForcePathStyle: e.boolean("AWS_FORCE_PATH_STYLE", false),
+	}
+	c.ModelsConfigPath = e.str("MODELS_CONFIG_PATH", "")
+	if c.ModelsConfigPath == "" {
+		if _, err := os.Stat("models.yaml"); err == nil {
+			c.ModelsConfigPath = "models.yaml"
+		}
+	}
 	c.ConcurrentMessages = e.boolean("LIMIT_CONCURRENT_MESSAGES", true)
 	c.ConcurrentMessageMax = e.integer("CONCURRENT_MESSAGE_MAX", 2, 1)
 
