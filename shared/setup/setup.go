@@ -23,6 +23,7 @@ import (
 	"github.com/lcgo/lcgo/shared/librechat"
 	"github.com/lcgo/lcgo/shared/mail"
 	"github.com/lcgo/lcgo/shared/ratelimit"
+	"github.com/lcgo/lcgo/shared/ratelimit/redislimit"
 	"github.com/lcgo/lcgo/shared/roles"
 	"github.com/lcgo/lcgo/shared/store/sqlite"
 )
@@ -77,7 +78,9 @@ func Open(ctx context.Context, opt Options) (*app.App, error) {
 			st.Close()
 			return nil, fmt.Errorf("REDIS_URI: %w", err)
 		}
-		a.Jobs = redisjobs.New(redis.NewClient(ropts), redisjobs.Options{})
+		client := redis.NewClient(ropts)
+		a.Jobs = redisjobs.New(client, redisjobs.Options{})
+		a.Limiter = redislimit.New(client, "")
 	}
 	if err := fillSecrets(ctx, a, opt.Local); err != nil {
 		st.Close()
