@@ -99,7 +99,8 @@ type ShareStore interface {
 	// when the share id belongs to another user, or the user already has a
 	// different link for the conversation.
 	PutShare(ctx context.Context, s *SharedLink) error
-	// Share finds a link by its id alone (the public view); KindNotFound.
+	// Share finds a link by its id alone (the public view), whether
+	// IsPublic or not: the caller checks it; KindNotFound.
 	Share(ctx context.Context, shareID string) (*SharedLink, error)
 	// ShareOf finds the user's link for a conversation; KindNotFound.
 	ShareOf(ctx context.Context, userID, conversationID string) (*SharedLink, error)
@@ -163,14 +164,17 @@ type ModelConfig struct {
 
 // ModelConfigStore keeps model configurations.
 type ModelConfigStore interface {
-	// CreateModelConfig fails with KindConflict when (Scope, ScopeID, Name) is taken.
+	// CreateModelConfig fails with KindConflict when (Scope, ScopeID, Name) is
+	// taken, and with KindInvalid on an unknown scope, a ScopeSystem one with
+	// a ScopeID, or a group or user one without.
 	CreateModelConfig(ctx context.Context, c *ModelConfig) error
 	// UpdateModelConfig replaces one by ID (KindNotFound; KindConflict on a taken name).
 	UpdateModelConfig(ctx context.Context, c *ModelConfig) error
 	// ModelConfig fails with KindNotFound.
 	ModelConfig(ctx context.Context, id string) (*ModelConfig, error)
 	// ModelConfigs lists one scope's configurations by name; scopeID "" with
-	// ScopeSystem. An empty scope lists every configuration.
+	// ScopeSystem. An empty scope lists every configuration, by scope,
+	// scope id, then name.
 	ModelConfigs(ctx context.Context, scope, scopeID string) ([]*ModelConfig, error)
 	// DeleteModelConfig fails with KindNotFound.
 	DeleteModelConfig(ctx context.Context, id string) error
@@ -211,12 +215,18 @@ type SearchHit struct {
 }
 
 // Searcher finds a user's messages and conversations by text: ranked,
-// matching word prefixes, never another user's rows.
+// matching word prefixes, never another user's rows. Every word of q must
+// match; q is plain text, never query syntax, and no q is an error (one
+// without words finds nothing). A message is found by its Text and the text
+// of its "text" content parts; temporary messages and conversations are
+// never found. The cursors are opaque positions in the ranked results
+// (limit <= 0: 25): pages neither skip nor repeat a result while the user's
+// messages do not change between requests.
 type Searcher interface {
 	// SearchMessages pages through the user's messages matching q.
 	SearchMessages(ctx context.Context, userID, q string, after *Cursor, limit int) ([]SearchHit, *Cursor, error)
 	// SearchConversations lists the user's conversations whose title or
-	// messages match q.
+	// messages match q, each once; more matching messages rank higher.
 	SearchConversations(ctx context.Context, userID, q string, after *Cursor, limit int) ([]*Conversation, *Cursor, error)
 }
 

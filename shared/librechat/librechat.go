@@ -162,5 +162,6 @@ type Store interface {
 	TokenStore
 	SettingStore
 	ChatStore
+	LibraryStore
 	Close() error
 }

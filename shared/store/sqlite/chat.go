@@ -414,7 +414,8 @@ const messageColumns = `conversation_id, id, object_id, user_id, parent_id, send
 	is_created_by_user, endpoint, model, error, unfinished, is_temporary, expired_at, token_count,
 	fields, created_at, updated_at`
 
-// messageArgs returns the values of messageColumns, in order, for m.
+// messageArgs returns the values of messageColumns, in order, then the
+// message's search_text (see searchText), for m.
 func messageArgs(m *librechat.Message) ([]any, error) {
 	content, err := encodeContent(m.Content)
 	if err != nil {
@@ -428,7 +429,7 @@ func messageArgs(m *librechat.Message) ([]any, error) {
 		m.ConversationID, m.ID, m.ObjectID, m.UserID, m.ParentID, m.Sender, m.Text, content,
 		boolInt(m.IsCreatedByUser), m.Endpoint, m.Model, boolInt(m.Error), boolInt(m.Unfinished),
 		boolInt(m.IsTemporary), msOf(m.ExpiredAt), m.TokenCount,
-		fields, msOf(m.CreatedAt), msOf(m.UpdatedAt),
+		fields, msOf(m.CreatedAt), msOf(m.UpdatedAt), searchText(m.Text, m.Content),
 	}, nil
 }
 
@@ -459,7 +460,8 @@ func scanMessage(sc scanner) (*librechat.Message, error) {
 
 // PutMessages upserts every message in one transaction. As with
 // conversations, the upsert only updates a row of the same user; a message
-// of another user rolls the whole batch back with KindConflict.
+// of another user rolls the whole batch back with KindConflict. The
+// messages_fts triggers index each row's search_text in the same statement.
 func (s *Store) PutMessages(ctx context.Context, msgs ...*librechat.Message) error {
 	const op = "sqlite.PutMessages"
 	all := make([][]any, len(msgs))
@@ -481,15 +483,15 @@ func (s *Store) PutMessages(ctx context.Context, msgs ...*librechat.Message) err
 		return other(op, err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO messages (`+messageColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO messages (`+messageColumns+`, search_text)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (conversation_id, id) DO UPDATE SET
 			object_id = excluded.object_id, parent_id = excluded.parent_id, sender = excluded.sender,
 			text = excluded.text, content = excluded.content, is_created_by_user = excluded.is_created_by_user,
 			endpoint = excluded.endpoint, model = excluded.model, error = excluded.error,
 			unfinished = excluded.unfinished, is_temporary = excluded.is_temporary, expired_at = excluded.expired_at,
 			token_count = excluded.token_count, fields = excluded.fields, created_at = excluded.created_at,
-			updated_at = excluded.updated_at
+			updated_at = excluded.updated_at, search_text = excluded.search_text
 		WHERE messages.user_id = excluded.user_id`)
 	if err != nil {
 		return other(op, err)

@@ -315,7 +315,7 @@ func userArgs(u *librechat.User) ([]any, error) {
 	}, nil
 }
 
-func scanUser(row *sql.Row) (*librechat.User, error) {
+func scanUser(row scanner) (*librechat.User, error) {
 	var (
 		u                    librechat.User
 		codes, plugins       string

@@ -183,8 +183,12 @@ func TestFreshDatabaseHasEveryTable(t *testing.T) {
 		return out
 	}
 	wantTables := []string{
-		"balances", "conversation_tags", "conversations", "messages", "roles", "schema_migrations",
-		"sessions", "settings", "tags", "tokens", "transactions", "users",
+		"audit", "balances", "conversation_tags", "conversations",
+		"conversations_fts", "conversations_fts_config", "conversations_fts_data", "conversations_fts_docsize", "conversations_fts_idx",
+		"files", "group_members", "groups", "messages",
+		"messages_fts", "messages_fts_config", "messages_fts_data", "messages_fts_docsize", "messages_fts_idx",
+		"model_configs", "presets", "roles", "schema_migrations",
+		"sessions", "settings", "shared_links", "tags", "tokens", "transactions", "users",
 	}
 	if got := names("table"); !reflect.DeepEqual(got, wantTables) {
 		t.Errorf("tables = %v, want %v", got, wantTables)
@@ -193,14 +197,28 @@ func TestFreshDatabaseHasEveryTable(t *testing.T) {
 	for _, want := range []string{
 		"conversation_tags_conversation", "conversations_created", "conversations_title", "conversations_updated",
 		"messages_user_conversation", "sessions_user_id", "tags_position", "transactions_user_created", "users_email",
+		"audit_created", "files_user_created", "group_members_user", "groups_name", "model_configs_name",
+		"presets_default", "presets_order", "shared_links_conversation", "shared_links_created",
+		"shared_links_title", "shared_links_updated", "users_created",
 	} {
 		if i := sort.SearchStrings(gotIndexes, want); i == len(gotIndexes) || gotIndexes[i] != want {
 			t.Errorf("index %s missing; have %v", want, gotIndexes)
 		}
 	}
-	var unique int
-	if err := st.r.QueryRow(`SELECT "unique" FROM pragma_index_list('users') WHERE name = 'users_email'`).Scan(&unique); err != nil || unique != 1 {
-		t.Errorf("users_email unique = %d, %v; want 1", unique, err)
+	for _, ix := range []struct{ table, index string }{
+		{"users", "users_email"}, {"presets", "presets_default"}, {"shared_links", "shared_links_conversation"},
+		{"groups", "groups_name"}, {"model_configs", "model_configs_name"},
+	} {
+		var unique int
+		if err := st.r.QueryRow(`SELECT "unique" FROM pragma_index_list(?) WHERE name = ?`, ix.table, ix.index).Scan(&unique); err != nil || unique != 1 {
+			t.Errorf("%s unique = %d, %v; want 1", ix.index, unique, err)
+		}
+	}
+	if got := names("view"); !reflect.DeepEqual(got, []string{"conversations_searchable", "messages_searchable"}) {
+		t.Errorf("views = %v", got)
+	}
+	if got := names("trigger"); len(got) != 6 {
+		t.Errorf("triggers = %v, want the three of each FTS index", got)
 	}
 }
 

@@ -34,6 +34,34 @@
 // substring match on the title in which no character is special; invalid
 // raw JSON is KindInvalid; a transaction id is recorded at most once;
 // concurrent AddTransaction calls lose no update.
+//
+// For the library stores it pins down: files, presets and shared links are
+// scoped by user like conversations (another user's id is not found, and
+// writing it is a conflict); Files lists newest first; Presets orders by
+// Order, then UpdatedAt descending; concurrent PutPreset calls with
+// IsDefault leave exactly one default; a user has at most one link per
+// conversation and of concurrent PutShare calls for one conversation
+// exactly one wins; Share finds a link whether public or not; share lists
+// page and search like conversation lists, with the share id as cursor id;
+// group names and (scope, scope id, name) of model configurations are
+// unique, and a rejected write changes nothing; Members and GroupsOf may
+// come back in any order; ModelConfigs with an empty scope lists every
+// configuration by scope, scope id, then name; an unknown scope, a system
+// configuration with a scope id or a group or user one without is
+// KindInvalid; Audit pages newest first and ListUsers by CreatedAt (the
+// zero time first), then id, both with the RFC 3339 time and the id as
+// cursor.
+//
+// For search it pins down: only the user's messages and conversations are
+// found; a query matches word prefixes, case-insensitively, every word
+// being required; the text of a message is its Text and the text of its
+// "text" content parts; deleted and edited text, temporary messages and
+// the messages and titles of temporary conversations are not found; no
+// query string is an error; messages with more matches rank first, equal
+// ones newest first; a conversation with more matching messages ranks
+// first, equal ones by UpdatedAt descending; search cursors are opaque,
+// pages neither skip nor repeat a result while nothing changes, and a
+// cursor the adapter did not make is KindInvalid.
 package storetest
 
 import (
@@ -68,6 +96,14 @@ func Run(t *testing.T, open func(t *testing.T) librechat.Store) {
 		{"Messages", s.messageTests()},
 		{"Tags", s.tagTests()},
 		{"Balances", s.balanceTests()},
+		{"Files", s.fileTests()},
+		{"Presets", s.presetTests()},
+		{"Shares", s.shareTests()},
+		{"Groups", s.groupTests()},
+		{"ModelConfigs", s.modelConfigTests()},
+		{"Audit", s.auditTests()},
+		{"UserList", s.userListTests()},
+		{"Search", s.searchTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
