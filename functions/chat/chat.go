@@ -18,6 +18,7 @@ import (
 	"github.com/lcgo/lcgo/shared/chat/memjobs"
 	"github.com/lcgo/lcgo/shared/httpx"
 	"github.com/lcgo/lcgo/shared/librechat"
+	"github.com/lcgo/lcgo/shared/modelcfg"
 	"github.com/lcgo/lcgo/shared/provider"
 	"github.com/lcgo/lcgo/shared/provider/registry"
 	"github.com/lcgo/lcgo/shared/userkeys"
@@ -51,7 +52,10 @@ type handler struct {
 func New(a *app.App) (http.Handler, error) { return NewWithOptions(a, Options{}) }
 
 // Service builds the chat service of an App: its jobs (a.Jobs, or memory),
-// the provider registry and the concurrency limit from the configuration.
+// the provider registry, the concurrency limit from the configuration and
+// the model configuration policy (opts.Policy, or the one of
+// librechat.yaml's modelSpecs, the models file and the stored
+// configurations).
 func Service(a *app.App, opts Options) (*chatsvc.Service, error) {
 	if a == nil || a.Config == nil || a.Store == nil {
 		return nil, errors.New("chat: app, configuration and store are required")
@@ -75,12 +79,22 @@ func Service(a *app.App, opts Options) (*chatsvc.Service, error) {
 		}
 		providers = registry.New(a.Config, keys, hc, a.Clock, opts.Offline)
 	}
+	// The model configurations (librechat.yaml modelSpecs, the models file,
+	// the stored ones) are re-applied to every request.
+	policy := opts.Policy
+	if policy == nil {
+		specs, err := modelcfg.New(a.Config, modelcfg.Options{Groups: a.Store, Configs: a.Store, Log: a.Log})
+		if err != nil {
+			return nil, fmt.Errorf("chat: %w", err)
+		}
+		policy = specs.Policy()
+	}
 	max := 0
 	if a.Config.ConcurrentMessages {
 		max = a.Config.ConcurrentMessageMax
 	}
 	return chatsvc.New(a.Store, jobs, providers, a.Config, a.Clock, a.IDs, a.Log, chatsvc.Options{
-		Deferred: opts.Deferred, MaxConcurrent: max, Policy: opts.Policy,
+		Deferred: opts.Deferred, MaxConcurrent: max, Policy: policy,
 		Attachments: opts.Attachments,
 	}), nil
 }

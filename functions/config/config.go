@@ -14,6 +14,7 @@ import (
 	cfgpkg "github.com/lcgo/lcgo/shared/config"
 	"github.com/lcgo/lcgo/shared/httpx"
 	"github.com/lcgo/lcgo/shared/librechat"
+	"github.com/lcgo/lcgo/shared/modelcfg"
 	"github.com/lcgo/lcgo/shared/userkeys"
 )
 
@@ -23,6 +24,9 @@ type handler struct {
 	authn  *auth.Authenticator
 	keys   *userkeys.Keys
 	models *modelCache
+	// specs are the model configurations: modelSpecs of /api/config, and
+	// the narrowed endpoint and model menus while they are enforced.
+	specs *modelcfg.Resolver
 }
 
 // New builds the config area.
@@ -38,13 +42,17 @@ func New(a *app.App) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	specs, err := modelcfg.New(a.Config, modelcfg.Options{Groups: a.Store, Configs: a.Store, Log: a.Log})
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
 	client := a.HTTP
 	if client == nil {
 		client = http.DefaultClient
 	}
 	h := &handler{
 		app: a, cfg: a.Config, authn: authn, keys: keys,
-		models: newModelCache(client, a.Clock, a.Log),
+		models: newModelCache(client, a.Clock, a.Log), specs: specs,
 	}
 
 	public := http.NewServeMux()

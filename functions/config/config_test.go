@@ -63,6 +63,13 @@ func TestStartupConfigAuthGolden(t *testing.T) {
 	// Sharing stays off until it is implemented; the interface differs by
 	// the switched-off features. Everything else is as captured.
 	differs := map[string]bool{"interface": true}
+	// Shared links are public here, and files are not snapshotted.
+	differs["publicSharedLinksEnabled"], differs["sharedLinksSnapshotFilesEnabled"] = true, true
+	for k, want := range map[string]string{"publicSharedLinksEnabled": "true", "sharedLinksSnapshotFilesEnabled": "false"} {
+		if v, _ := find(got, k); string(v) != want {
+			t.Errorf("%s = %s, want %s", k, v, want)
+		}
+	}
 	if !roles.IsImplemented(roles.SharedLinks) {
 		differs["sharedLinksEnabled"], differs["sharedLinksSnapshotFilesEnabled"] = true, true
 		for _, k := range []string{"sharedLinksEnabled", "sharedLinksSnapshotFilesEnabled"} {
@@ -624,14 +631,12 @@ func TestFeatureOffAnswersMatchCaptures(t *testing.T) {
 	e := newEnv(t, nil, "")
 	_, tok := e.newUser(librechat.RoleUser)
 	for path, file := range map[string]string{
-		"/api/presets":       "13-get-presets.txt",
 		"/api/files":         "14-get-files.txt",
 		"/api/search/enable": "16-get-search-enable.txt",
 		"/api/agents?limit=10&requiredPermission=1": "42-get-agents-list.txt",
 		"/api/mcp/tools":   "45-get-mcp-tools.txt",
 		"/api/prompts/all": "46-get-prompts-all.txt",
 		"/api/memories":    "48-get-memories.txt",
-		"/api/share?pageSize=25&sortBy=createdAt&sortDirection=desc": "49-get-share-list.txt",
 	} {
 		want := loadCapture(t, file)
 		r := e.do("GET", path, tok, "")
@@ -650,7 +655,6 @@ func TestFeatureOffAnswersMatchCaptures(t *testing.T) {
 		"/api/categories":                  `[]`,
 		"/api/mcp/servers":                 `{}`,
 		"/api/plugins":                     `[]`,
-		"/api/share/link/c1":               `{"conversationId":"c1","shareId":null,"success":false}`,
 		"/api/user/settings/skills/active": `{}`,
 		"/api/prompts/groups?pageNumber=2": `{"pageNumber":"2","pageSize":"10","pages":"0","promptGroups":[]}`,
 		"/api/mcp/connection/status":       `{"connectionStatus":{},"success":true}`,

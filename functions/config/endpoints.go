@@ -18,13 +18,37 @@ import (
 	cfgpkg "github.com/lcgo/lcgo/shared/config"
 	"github.com/lcgo/lcgo/shared/httpx"
 	"github.com/lcgo/lcgo/shared/librechat"
+	"github.com/lcgo/lcgo/shared/modelcfg"
 )
 
+// narrowing is the signed-in user's menu limits: while the operator
+// enforces model configurations, only the endpoints and models of the
+// configurations the user sees.
+func (h *handler) narrowing(r *http.Request) (modelcfg.Narrowing, error) {
+	if !h.specs.Enforce() {
+		return modelcfg.Narrowing{}, nil
+	}
+	specs, err := h.specs.For(r.Context(), user(r).ID)
+	if err != nil {
+		return modelcfg.Narrowing{}, err
+	}
+	return h.specs.Narrowing(specs), nil
+}
+
 // endpoints answers GET /api/endpoints: each offered endpoint's TConfig,
-// keyed by name, in LibreChat's key order.
-func (h *handler) endpoints(w http.ResponseWriter, _ *http.Request) {
+// keyed by name, in LibreChat's key order (narrowed per user while model
+// configurations are enforced).
+func (h *handler) endpoints(w http.ResponseWriter, r *http.Request) {
+	narrow, err := h.narrowing(r)
+	if err != nil {
+		httpx.Error(w, r, err)
+		return
+	}
 	out := cfgpkg.NewObject()
 	for _, e := range h.cfg.Endpoints() {
+		if !narrow.Endpoint(e.Name) {
+			continue
+		}
 		o := cfgpkg.NewObject()
 		if e.IsCustom() {
 			o.Set("order", e.Order)
@@ -70,7 +94,11 @@ func (h *handler) endpoints(w http.ResponseWriter, _ *http.Request) {
 // Custom endpoints with models.fetch ask their API (cached), falling back to
 // models.default.
 func (h *handler) modelsList(w http.ResponseWriter, r *http.Request) {
-	eps, lists := h.modelLists(r)
+	eps, lists, err := h.modelLists(r)
+	if err != nil {
+		httpx.Error(w, r, err)
+		return
+	}
 	out := cfgpkg.NewObject()
 	for i, e := range eps {
 		out.Set(e.Name, lists[i])
@@ -79,9 +107,19 @@ func (h *handler) modelsList(w http.ResponseWriter, r *http.Request) {
 }
 
 // modelLists returns every offered endpoint with its models (never nil), as
-// /api/models lists them.
-func (h *handler) modelLists(r *http.Request) ([]cfgpkg.EndpointInfo, [][]string) {
-	eps := h.cfg.Endpoints()
+// /api/models lists them: narrowed per user while model configurations are
+// enforced.
+func (h *handler) modelLists(r *http.Request) ([]cfgpkg.EndpointInfo, [][]string, error) {
+	narrow, err := h.narrowing(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	var eps []cfgpkg.EndpointInfo
+	for _, e := range h.cfg.Endpoints() {
+		if narrow.Endpoint(e.Name) {
+			eps = append(eps, e)
+		}
+	}
 	lists := make([][]string, len(eps))
 	var wg sync.WaitGroup
 	for i, e := range eps {
@@ -98,11 +136,12 @@ func (h *handler) modelLists(r *http.Request) ([]cfgpkg.EndpointInfo, [][]string
 	}
 	wg.Wait()
 	for i := range lists {
+		lists[i] = narrow.Models(eps[i].Name, lists[i])
 		if lists[i] == nil {
 			lists[i] = []string{}
 		}
 	}
-	return eps, lists
+	return eps, lists, nil
 }
 
 // Model list caching: successful fetches are kept for modelTTL, failures

@@ -27,7 +27,6 @@ func (h *handler) featureOffRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/files/speech/config/get", none)
 
 	m.HandleFunc("GET /api/search/enable", jsonConst(false))
-	m.HandleFunc("GET /api/presets", empty)
 
 	m.HandleFunc("GET /api/prompts/all", empty)
 	m.HandleFunc("GET /api/prompts/groups", promptGroups)
@@ -45,8 +44,6 @@ func (h *handler) featureOffRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/user/terms", h.terms)
 	m.HandleFunc("POST /api/user/terms/accept", h.acceptTerms)
 
-	m.HandleFunc("GET /api/share", jsonConst(shareList{Links: []any{}}))
-	m.HandleFunc("GET /api/share/link/{conversationId}", shareLink)
 	m.HandleFunc("GET /api/plugins", empty)
 }
 
@@ -67,18 +64,6 @@ type memories struct {
 	TokenLimit      *int     `json:"tokenLimit"`
 	CharLimit       int      `json:"charLimit"`
 	UsagePercentage *float64 `json:"usagePercentage"`
-}
-
-// shareList is the shape of an empty shared-links page (capture 49).
-type shareList struct {
-	Links       []any `json:"links"`
-	HasNextPage bool  `json:"hasNextPage"`
-}
-
-func shareLink(w http.ResponseWriter, r *http.Request) {
-	httpx.JSON(w, http.StatusOK, map[string]any{
-		"success": false, "shareId": nil, "conversationId": r.PathValue("conversationId"),
-	})
 }
 
 func promptGroups(w http.ResponseWriter, r *http.Request) {

@@ -1,12 +1,14 @@
 package config
 
 import (
+	"context"
 	"net/http"
 	"time"
 
 	"github.com/lcgo/lcgo/shared/auth"
 	cfgpkg "github.com/lcgo/lcgo/shared/config"
 	"github.com/lcgo/lcgo/shared/httpx"
+	"github.com/lcgo/lcgo/shared/modelcfg"
 	"github.com/lcgo/lcgo/shared/roles"
 )
 
@@ -54,28 +56,21 @@ type anonConfig struct {
 
 type authConfig struct {
 	preLogin
-	ShowBirthdayIcon                bool            `json:"showBirthdayIcon"`
-	HelpAndFaqURL                   string          `json:"helpAndFaqURL"`
-	SharedLinksEnabled              bool            `json:"sharedLinksEnabled"`
-	PublicSharedLinksEnabled        bool            `json:"publicSharedLinksEnabled"`
-	OpenidReuseTokens               bool            `json:"openidReuseTokens"`
-	AllowAccountDeletion            bool            `json:"allowAccountDeletion"`
-	SharedLinksSnapshotFilesEnabled bool            `json:"sharedLinksSnapshotFilesEnabled"`
-	SocialLogins                    []string        `json:"socialLogins"`
-	Interface                       cfgpkg.Object   `json:"interface"`
-	TitleGenerationTiming           string          `json:"titleGenerationTiming"`
-	Turnstile                       turnstile       `json:"turnstile"`
-	ModelSpecs                      *modelSpecsView `json:"modelSpecs,omitempty"`
-	Balance                         balanceView     `json:"balance"`
-	SharePointFilePickerEnabled     bool            `json:"sharePointFilePickerEnabled"`
-	ConversationImportMaxFileSize   int64           `json:"conversationImportMaxFileSize"`
-}
-
-type modelSpecsView struct {
-	Enforce        bool            `json:"enforce"`
-	Prioritize     bool            `json:"prioritize"`
-	List           []cfgpkg.Object `json:"list"`
-	AddedEndpoints []string        `json:"addedEndpoints,omitempty"`
+	ShowBirthdayIcon                bool                `json:"showBirthdayIcon"`
+	HelpAndFaqURL                   string              `json:"helpAndFaqURL"`
+	SharedLinksEnabled              bool                `json:"sharedLinksEnabled"`
+	PublicSharedLinksEnabled        bool                `json:"publicSharedLinksEnabled"`
+	OpenidReuseTokens               bool                `json:"openidReuseTokens"`
+	AllowAccountDeletion            bool                `json:"allowAccountDeletion"`
+	SharedLinksSnapshotFilesEnabled bool                `json:"sharedLinksSnapshotFilesEnabled"`
+	SocialLogins                    []string            `json:"socialLogins"`
+	Interface                       cfgpkg.Object       `json:"interface"`
+	TitleGenerationTiming           string              `json:"titleGenerationTiming"`
+	Turnstile                       turnstile           `json:"turnstile"`
+	ModelSpecs                      *modelcfg.SpecsView `json:"modelSpecs,omitempty"`
+	Balance                         balanceView         `json:"balance"`
+	SharePointFilePickerEnabled     bool                `json:"sharePointFilePickerEnabled"`
+	ConversationImportMaxFileSize   int64               `json:"conversationImportMaxFileSize"`
 }
 
 type balanceView struct {
@@ -114,11 +109,17 @@ func (h *handler) socialLogins() []string {
 }
 
 func (h *handler) startupConfig(w http.ResponseWriter, r *http.Request) {
-	if _, ok := auth.UserFrom(r.Context()); !ok {
+	u, ok := auth.UserFrom(r.Context())
+	if !ok {
 		httpx.JSON(w, http.StatusOK, h.anonConfig())
 		return
 	}
-	httpx.JSON(w, http.StatusOK, h.authConfig())
+	out, err := h.authConfig(r.Context(), u.ID)
+	if err != nil {
+		httpx.Error(w, r, err)
+		return
+	}
+	httpx.JSON(w, http.StatusOK, out)
 }
 
 func (h *handler) anonConfig() anonConfig {
@@ -145,7 +146,11 @@ func (h *handler) anonConfig() anonConfig {
 // once DELETE /api/user/delete removes an account and everything it owns.
 const AccountDeletionImplemented = false
 
-func (h *handler) authConfig() authConfig {
+// authConfig is the startup configuration of a signed-in user: modelSpecs
+// lists the model configurations that user sees (librechat.yaml's, the
+// models file's, the stored system ones, their groups' and their own),
+// sanitized.
+func (h *handler) authConfig(ctx context.Context, userID string) (authConfig, error) {
 	c := h.cfg
 	out := authConfig{
 		preLogin:              h.preLogin(),
@@ -158,21 +163,18 @@ func (h *handler) authConfig() authConfig {
 		Balance:               balanceConfig(c.File.Balance),
 	}
 	// Sharing is switched on with the SHARED_LINKS feature.
+	// Links are public (the role's SHARE_PUBLIC decides per link); files
+	// are not snapshotted, so the client offers no switch for them.
 	if roles.IsImplemented(roles.SharedLinks) {
 		out.SharedLinksEnabled = true
-		out.SharedLinksSnapshotFilesEnabled = true
+		out.PublicSharedLinksEnabled = true
 	}
-	if ms := c.File.ModelSpecs; ms != nil && len(ms.List) > 0 {
-		v := &modelSpecsView{
-			Enforce: ms.Enforce, Prioritize: ms.PrioritizeOrDefault(),
-			AddedEndpoints: ms.AddedEndpoints, List: make([]cfgpkg.Object, 0, len(ms.List)),
-		}
-		for i := range ms.List {
-			v.List = append(v.List, sanitizeSpec(ms.List[i].Raw))
-		}
-		out.ModelSpecs = v
+	specs, err := h.specs.For(ctx, userID)
+	if err != nil {
+		return authConfig{}, err
 	}
-	return out
+	out.ModelSpecs = h.specs.Sanitized(specs)
+	return out, nil
 }
 
 func (h *handler) now() time.Time {
@@ -195,40 +197,4 @@ func balanceConfig(b cfgpkg.Balance) balanceView {
 		Enabled: b.IsEnabled(), StartBalance: &start, AutoRefillEnabled: &auto,
 		RefillIntervalValue: &value, RefillIntervalUnit: &unit, RefillAmount: &amount,
 	}
-}
-
-// privatePresetFields never leave the server: the chat area re-applies them
-// from the spec named in a request.
-var privatePresetFields = []string{"promptPrefix", "instructions", "additional_instructions", "system", "context", "examples"}
-
-// sanitizeSpec returns a model spec as the browser may see it, as
-// LibreChat's sanitizeModelSpecs does.
-func sanitizeSpec(raw cfgpkg.Object) cfgpkg.Object {
-	s := raw.Clone()
-	s.Delete("skills")
-	if sub, ok := s.Object("subagents"); ok {
-		kept := cfgpkg.NewObject()
-		for _, k := range []string{"enabled", "allowSelf"} {
-			if v, ok := sub.Get(k); ok {
-				kept.Set(k, v)
-			}
-		}
-		if kept.Len() > 0 {
-			s.Set("subagents", kept)
-		} else {
-			s.Delete("subagents")
-		}
-	}
-	if preset, ok := s.Object("preset"); ok {
-		for _, f := range privatePresetFields {
-			preset.Delete(f)
-		}
-		if sub, ok := preset.Object("subagents"); ok {
-			sub.Delete("agent_ids")
-			preset.Set("subagents", sub)
-		}
-		preset.Delete("skills")
-		s.Set("preset", preset)
-	}
-	return s
 }

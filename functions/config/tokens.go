@@ -43,7 +43,11 @@ type tokenomics struct {
 func (h *handler) tokenConfig(w http.ResponseWriter, r *http.Request) {
 	in := roles.Interface(h.cfg)
 	withCost, _ := in.Bool("contextCost")
-	eps, lists := h.modelLists(r)
+	eps, lists, err := h.modelLists(r)
+	if err != nil {
+		httpx.Error(w, r, err)
+		return
+	}
 	out := cfgpkg.NewObject()
 	for i, e := range eps {
 		if len(lists[i]) == 0 {
