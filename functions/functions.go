@@ -13,6 +13,8 @@ import (
 	configfn "github.com/lcgo/lcgo/functions/config"
 	convosfn "github.com/lcgo/lcgo/functions/convos"
 	messagesfn "github.com/lcgo/lcgo/functions/messages"
+	presetsfn "github.com/lcgo/lcgo/functions/presets"
+	sharefn "github.com/lcgo/lcgo/functions/share"
 	"github.com/lcgo/lcgo/shared/app"
 	"github.com/lcgo/lcgo/shared/httpx"
 	"github.com/lcgo/lcgo/shared/routes"
@@ -31,6 +33,10 @@ func New(area string, a *app.App) (http.Handler, error) {
 		return convosfn.New(a)
 	case routes.Messages:
 		return messagesfn.New(a, messagesfn.WithActiveJobs(messagesfn.AppJobs(a)))
+	case routes.Presets:
+		return presetsfn.New(a)
+	case routes.Share:
+		return sharefn.New(a)
 	}
 	return nil, fmt.Errorf("unknown area %q", area)
 }

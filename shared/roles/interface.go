@@ -89,4 +89,4 @@ func Interface(cfg *config.Config) config.Object {
 }
 
 // PresetsImplemented turns the presets menu on once /api/presets stores them.
-const PresetsImplemented = false
+const PresetsImplemented = true

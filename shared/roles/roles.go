@@ -55,7 +55,7 @@ const (
 var implemented = map[string]bool{
 	Bookmarks:     true, // /api/tags
 	TemporaryChat: true, // temporary conversations: stored with an expiry, never listed
-	// SharedLinks: true,   // /api/share
+	SharedLinks:   true, // /api/share
 }
 
 // features are the permission types that gate a feature of their own. The

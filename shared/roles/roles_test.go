@@ -186,7 +186,7 @@ func TestInterfaceObject(t *testing.T) {
 	o := Interface(&config.Config{})
 	b, _ := json.Marshal(o)
 	s := string(b)
-	if !strings.HasPrefix(s, `{"modelSelect":true,"parameters":true,"presets":false,"mcpServers":{"use":false,"create":false,"share":false,"public":false},"autoSubmitFromUrl":true,"buildInfo":true,"contextUsage":true,"contextCost":false`) {
+	if !strings.HasPrefix(s, `{"modelSelect":true,"parameters":true,"presets":true,"mcpServers":{"use":false,"create":false,"share":false,"public":false},"autoSubmitFromUrl":true,"buildInfo":true,"contextUsage":true,"contextCost":false`) {
 		t.Errorf("interface %s", s)
 	}
 	checkConsistent(t, o, Defaults(&config.Config{}))

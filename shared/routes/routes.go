@@ -12,6 +12,8 @@ const (
 	Chat     = "chat"
 	Convos   = "convos"
 	Messages = "messages"
+	Presets  = "presets"
+	Share    = "share"
 )
 
 // Route sends every path equal to Prefix or below it to Area.
@@ -40,6 +42,9 @@ var Table = []Route{
 
 	{"/api/messages", Messages},
 
+	{"/api/presets", Presets},
+	{"/api/share", Share},
+
 	// Features answered "off" until their own areas exist.
 	{"/api/user/settings", Config},
 	{"/api/user/terms", Config},
@@ -47,12 +52,10 @@ var Table = []Route{
 	{"/api/assistants", Config},
 	{"/api/files", Config},
 	{"/api/search", Config},
-	{"/api/presets", Config},
 	{"/api/prompts", Config},
 	{"/api/categories", Config},
 	{"/api/mcp", Config},
 	{"/api/memories", Config},
-	{"/api/share", Config},
 	{"/api/plugins", Config},
 	{"/api/skills", Config},
 	{"/api/permissions", Config},
