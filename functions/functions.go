@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	adminfn "github.com/lcgo/lcgo/functions/admin"
 	authfn "github.com/lcgo/lcgo/functions/auth"
 	chatfn "github.com/lcgo/lcgo/functions/chat"
 	configfn "github.com/lcgo/lcgo/functions/config"
@@ -37,6 +38,8 @@ func New(area string, a *app.App) (http.Handler, error) {
 		return presetsfn.New(a)
 	case routes.Share:
 		return sharefn.New(a)
+	case routes.Admin:
+		return adminfn.New(a)
 	}
 	return nil, fmt.Errorf("unknown area %q", area)
 }

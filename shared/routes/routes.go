@@ -14,6 +14,7 @@ const (
 	Messages = "messages"
 	Presets  = "presets"
 	Share    = "share"
+	Admin    = "admin"
 )
 
 // Route sends every path equal to Prefix or below it to Area.
@@ -44,6 +45,8 @@ var Table = []Route{
 
 	{"/api/presets", Presets},
 	{"/api/share", Share},
+
+	{"/api/admin", Admin},
 
 	// Features answered "off" until their own areas exist.
 	{"/api/user/settings", Config},
