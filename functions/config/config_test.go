@@ -631,8 +631,7 @@ func TestFeatureOffAnswersMatchCaptures(t *testing.T) {
 	e := newEnv(t, nil, "")
 	_, tok := e.newUser(librechat.RoleUser)
 	for path, file := range map[string]string{
-		"/api/files":         "14-get-files.txt",
-		"/api/search/enable": "16-get-search-enable.txt",
+		"/api/files": "14-get-files.txt",
 		"/api/agents?limit=10&requiredPermission=1": "42-get-agents-list.txt",
 		"/api/mcp/tools":   "45-get-mcp-tools.txt",
 		"/api/prompts/all": "46-get-prompts-all.txt",
@@ -652,6 +651,7 @@ func TestFeatureOffAnswersMatchCaptures(t *testing.T) {
 		"/api/agents/categories":           `[]`,
 		"/api/files/config":                `{}`,
 		"/api/files/speech/config/get":     `{}`,
+		"/api/search/enable":               `true`,
 		"/api/categories":                  `[]`,
 		"/api/mcp/servers":                 `{}`,
 		"/api/plugins":                     `[]`,

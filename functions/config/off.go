@@ -26,7 +26,7 @@ func (h *handler) featureOffRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/files/config", h.fileConfig)
 	m.HandleFunc("GET /api/files/speech/config/get", none)
 
-	m.HandleFunc("GET /api/search/enable", jsonConst(false))
+	m.HandleFunc("GET /api/search/enable", jsonConst(true)) // full-text search of the store
 
 	m.HandleFunc("GET /api/prompts/all", empty)
 	m.HandleFunc("GET /api/prompts/groups", promptGroups)

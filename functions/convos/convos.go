@@ -30,9 +30,15 @@ type Options struct {
 	ImportMaxBytes int64
 }
 
+// store is what the area reads and writes.
+type store interface {
+	librechat.ChatStore
+	librechat.Searcher
+}
+
 type handler struct {
 	app       *app.App
-	store     librechat.ChatStore
+	store     store
 	sleep     func(ctx context.Context, d time.Duration) error
 	importMax int64
 }

@@ -152,15 +152,16 @@ func TestListSorts(t *testing.T) {
 	a := e.putConvo(u, convoSpec{title: "apple", created: "2026-11-20T10:00:03Z", updated: "2026-11-21T09:00:00Z"})
 	c := e.putConvo(u, convoSpec{title: "cherry", created: "2026-11-20T10:00:02Z", updated: "2026-11-21T11:00:00Z"})
 	cases := map[string][]string{
-		"":                                         {c.ID, b.ID, a.ID},
-		"?sortBy=updatedAt&sortDirection=asc":      {a.ID, b.ID, c.ID},
-		"?sortBy=createdAt":                        {a.ID, c.ID, b.ID},
-		"?sortBy=createdAt&sortDirection=asc":      {b.ID, c.ID, a.ID},
-		"?sortBy=title&sortDirection=asc":          {a.ID, b.ID, c.ID},
-		"?sortBy=title&sortDirection=desc":         {c.ID, b.ID, a.ID},
-		"?sortBy=title&sortDirection=asc&limit=1":  {a.ID},
-		"?search=AN":                               {b.ID},
-		"?search=e&sortBy=title&sortDirection=asc": {a.ID, c.ID},
+		"":                                        {c.ID, b.ID, a.ID},
+		"?sortBy=updatedAt&sortDirection=asc":     {a.ID, b.ID, c.ID},
+		"?sortBy=createdAt":                       {a.ID, c.ID, b.ID},
+		"?sortBy=createdAt&sortDirection=asc":     {b.ID, c.ID, a.ID},
+		"?sortBy=title&sortDirection=asc":         {a.ID, b.ID, c.ID},
+		"?sortBy=title&sortDirection=desc":        {c.ID, b.ID, a.ID},
+		"?sortBy=title&sortDirection=asc&limit=1": {a.ID},
+		"?search=BAN":                             {b.ID}, // full-text: word prefixes, any case
+		"?search=an":                              {},
+		"?search=ch":                              {c.ID},
 	}
 	for q, want := range cases {
 		if got := e.list(tok, q).ids(); !slices.Equal(got, want) {
@@ -518,5 +519,29 @@ func TestNewWithDefaults(t *testing.T) {
 	h.ServeHTTP(httptest.NewRecorder(), req)
 	if d := time.Since(start); d > 400*time.Millisecond {
 		t.Fatalf("waited %v after the request ended", d)
+	}
+}
+
+// The search box finds conversations by the text of their messages too,
+// and only the caller's.
+func TestListSearchesMessageText(t *testing.T) {
+	e := newEnv(t)
+	u, tok := e.newUser("")
+	other, _ := e.newUser("")
+	mine := e.putConvo(u, convoSpec{title: "zoo trip"})
+	theirs := e.putConvo(other, convoSpec{title: "kangaroo facts"})
+	for _, c := range []*librechat.Conversation{mine, theirs} {
+		m := &librechat.Message{ID: e.a.IDs.UUID(), ObjectID: e.a.IDs.ObjectID(), ConversationID: c.ID, UserID: c.UserID,
+			ParentID: librechat.NoParent, Sender: "User", Text: "tell me about the kangaroo", IsCreatedByUser: true,
+			CreatedAt: c.CreatedAt, UpdatedAt: c.CreatedAt}
+		if err := e.a.Store.PutMessages(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.list(tok, "?search=kang").ids(); !slices.Equal(got, []string{mine.ID}) {
+		t.Fatalf("search by message text: %v, want only %s", got, mine.ID)
+	}
+	if got := e.list(tok, "?search=zoo").ids(); !slices.Equal(got, []string{mine.ID}) {
+		t.Fatalf("search by title: %v", got)
 	}
 }

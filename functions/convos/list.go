@@ -70,7 +70,15 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		}
 		cq.After = c
 	}
-	convs, next, err := h.store.ListConversations(r.Context(), user(r).ID, cq)
+	var convs []*librechat.Conversation
+	var next *librechat.Cursor
+	var err error
+	if strings.TrimSpace(cq.Search) != "" {
+		// The search box: full-text over titles and message text, ranked.
+		convs, next, err = h.store.SearchConversations(r.Context(), user(r).ID, cq.Search, cq.After, cq.Limit)
+	} else {
+		convs, next, err = h.store.ListConversations(r.Context(), user(r).ID, cq)
+	}
 	if err != nil {
 		if librechat.KindOf(err) == librechat.KindInvalid {
 			fail(w, r, err)

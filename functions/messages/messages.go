@@ -73,7 +73,7 @@ func EstimateTokens(text, _ string) int { return (len(text) + 3) / 4 }
 
 type handler struct {
 	app         *app.App
-	store       librechat.ChatStore
+	store       librechat.Store
 	clock       librechat.Clock
 	ids         librechat.IDs
 	jobs        ActiveJobs

@@ -16,11 +16,10 @@ import (
 	"github.com/lcgo/lcgo/shared/wire"
 )
 
-// Search limits: the simple search reads the caller's most recently
-// updated conversations only, and returns at most this many messages.
+// Limits: a message looked up by id alone (branch, artifact) is searched
+// for in the caller's most recently updated conversations only.
 const (
 	maxSearchConversations = 200
-	maxSearchResults       = 100
 	defaultPageSize        = 25
 	listPageSize           = 100
 )
@@ -244,71 +243,57 @@ func parseInt(s string) int {
 	return n
 }
 
-// search is GET /api/messages?search=: a case-insensitive substring match
-// over the text of the caller's messages (the text parts of content
-// included), in their most recently updated conversations, newest
-// conversation first. Each hit carries its conversation's title and model.
+// search is GET /api/messages?search=: the store's full-text search over
+// the caller's messages (ranked, word prefixes), a page at a time. Each hit
+// carries its conversation's title.
 func (h *handler) search(w http.ResponseWriter, r *http.Request, q string) {
-	ctx, u := r.Context(), user(r)
-	convs, err := h.recentConversations(r, u.ID, maxSearchConversations)
+	u := user(r)
+	var after *librechat.Cursor
+	if v := r.URL.Query().Get("cursor"); v != "" {
+		c, ok := decodeSearchCursor(v)
+		if !ok {
+			fail(w, http.StatusBadRequest, "Invalid cursor")
+			return
+		}
+		after = c
+	}
+	hits, next, err := h.store.SearchMessages(r.Context(), u.ID, q, after, defaultPageSize)
 	if err != nil {
+		if librechat.KindOf(err) == librechat.KindInvalid {
+			fail(w, http.StatusBadRequest, "Invalid search")
+			return
+		}
 		httpx.Error(w, r, err)
 		return
 	}
-	needle := strings.ToLower(q)
 	res := emptyPage()
-	for _, c := range convs {
-		msgs, err := h.store.Messages(ctx, u.ID, c.ID)
-		if err != nil {
-			httpx.Error(w, r, err)
-			return
-		}
-		for _, m := range msgs {
-			if !matches(m, needle) {
-				continue
-			}
-			hit := *m
-			hit.Model = c.Model
-			d := wire.Message(&hit)
-			d.Set("title", c.Title)
-			res.Messages = append(res.Messages, d)
-			if len(res.Messages) == maxSearchResults {
-				httpx.JSON(w, http.StatusOK, res)
-				return
-			}
-		}
+	for _, hit := range hits {
+		d := wire.Message(hit.Message)
+		d.Set("title", hit.Title)
+		res.Messages = append(res.Messages, d)
+	}
+	if next != nil {
+		s := encodeSearchCursor(next)
+		res.NextCursor = &s
 	}
 	httpx.JSON(w, http.StatusOK, res)
 }
 
-// matches reports whether the message's text or one of its text parts
-// contains needle (already lowercased).
-func matches(m *librechat.Message, needle string) bool {
-	if strings.Contains(strings.ToLower(m.Text), needle) {
-		return true
+func encodeSearchCursor(c *librechat.Cursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeSearchCursor(s string) (*librechat.Cursor, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, false
 	}
-	parts, _ := arrayOf(m.Content)
-	for _, p := range parts {
-		part, ok := parseObject(p)
-		if !ok {
-			continue
-		}
-		if t, _ := part.str("type"); t != "text" {
-			continue
-		}
-		text, ok := part.str("text")
-		if !ok {
-			if v, has := part.get("text"); has {
-				if inner, isObj := parseObject(v); isObj {
-					text, _ = inner.str("value")
-				}
-			}
-		}
-		if strings.Contains(strings.ToLower(text), needle) {
-			return true
-		}
+	var c librechat.Cursor
+	if json.Unmarshal(b, &c) != nil || c.Key == "" {
+		return nil, false
 	}
-	return false
+	return &c, true
 }
 
 // recentConversations lists up to limit of the user's conversations,
