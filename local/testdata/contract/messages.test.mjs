@@ -135,9 +135,15 @@ test('search: listMessages({search}) finds the text when search is enabled', asy
     t.skip('search is disabled (/api/search/enable is false), so the client never searches');
     return;
   }
-  const r = await ds.listMessages({ search: 'quokkas' });
+  // The first turn was edited above: its old words are gone, the new ones
+  // are found by prefix, each hit with its conversation's title.
+  const gone = await ds.listMessages({ search: 'quokkas' });
+  assert.deepEqual(gone.messages.filter((m) => m.conversationId === s.id), [], 'an edited-away word is still found');
+  const r = await ds.listMessages({ search: 'edit' });
   assert.deepEqual(Object.keys(r).sort(), ['messages', 'nextCursor']);
-  assert.ok(r.messages.some((m) => m.conversationId === s.id), `search results: ${JSON.stringify(r).slice(0, 300)}`);
+  const ids = r.messages.filter((m) => m.conversationId === s.id).map((m) => m.messageId).sort();
+  assert.deepEqual(ids, [s.u1, s.r1].sort(), `search results: ${JSON.stringify(r).slice(0, 300)}`);
+  assert.ok(r.messages.every((m) => typeof m.title === 'string'));
   s.searched = true;
 });
 
@@ -172,7 +178,7 @@ test("cross-user: frank cannot read, edit, rate, branch or delete erin's message
     const branch = await settle(ds.branchMessage({ messageId: s.r1, agentId: 'agent_contract' }));
     assert.equal(branch.status, 404, `frank's branchMessage: ${branch.status} ${JSON.stringify(branch.data)}`);
     if (s.searched) {
-      const found = await ds.listMessages({ search: 'quokkas' });
+      const found = await ds.listMessages({ search: 'edit' });
       assert.deepEqual(found.messages, [], "frank's search finds erin's messages");
     }
   } finally {
