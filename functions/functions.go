@@ -13,6 +13,7 @@ import (
 	chatfn "github.com/lcgo/lcgo/functions/chat"
 	configfn "github.com/lcgo/lcgo/functions/config"
 	convosfn "github.com/lcgo/lcgo/functions/convos"
+	filesfn "github.com/lcgo/lcgo/functions/files"
 	messagesfn "github.com/lcgo/lcgo/functions/messages"
 	presetsfn "github.com/lcgo/lcgo/functions/presets"
 	sharefn "github.com/lcgo/lcgo/functions/share"
@@ -40,6 +41,8 @@ func New(area string, a *app.App) (http.Handler, error) {
 		return sharefn.New(a)
 	case routes.Admin:
 		return adminfn.New(a)
+	case routes.Files:
+		return filesfn.New(a)
 	}
 	return nil, fmt.Errorf("unknown area %q", area)
 }

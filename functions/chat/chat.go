@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	filesfn "github.com/lcgo/lcgo/functions/files"
 	"github.com/lcgo/lcgo/shared/app"
 	"github.com/lcgo/lcgo/shared/auth"
 	chatsvc "github.com/lcgo/lcgo/shared/chat"
@@ -89,13 +90,23 @@ func Service(a *app.App, opts Options) (*chatsvc.Service, error) {
 		}
 		policy = specs.Policy()
 	}
+	// Attached files reach the model: images as image parts, documents as
+	// their text.
+	attachments := opts.Attachments
+	if attachments == nil {
+		files, err := filesfn.NewService(a, filesfn.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("chat: %w", err)
+		}
+		attachments = files
+	}
 	max := 0
 	if a.Config.ConcurrentMessages {
 		max = a.Config.ConcurrentMessageMax
 	}
 	return chatsvc.New(a.Store, jobs, providers, a.Config, a.Clock, a.IDs, a.Log, chatsvc.Options{
 		Deferred: opts.Deferred, MaxConcurrent: max, Policy: policy,
-		Attachments: opts.Attachments,
+		Attachments: attachments,
 	}), nil
 }
 

@@ -242,10 +242,6 @@ func TestStartupConfigFromYAML(t *testing.T) {
 	if r.status != 200 || string(r.body) != `{"tokenCredits":1234,"autoRefillEnabled":false}` {
 		t.Errorf("balance: %v", r)
 	}
-	r = e.do("GET", "/api/files/config", tok, "")
-	if string(r.body) != `{"serverFileSizeLimit":20}` {
-		t.Errorf("files config: %v", r)
-	}
 }
 
 func indexOf(s []string, v string) int {
@@ -631,7 +627,6 @@ func TestFeatureOffAnswersMatchCaptures(t *testing.T) {
 	e := newEnv(t, nil, "")
 	_, tok := e.newUser(librechat.RoleUser)
 	for path, file := range map[string]string{
-		"/api/files": "14-get-files.txt",
 		"/api/agents?limit=10&requiredPermission=1": "42-get-agents-list.txt",
 		"/api/mcp/tools":   "45-get-mcp-tools.txt",
 		"/api/prompts/all": "46-get-prompts-all.txt",
@@ -649,8 +644,6 @@ func TestFeatureOffAnswersMatchCaptures(t *testing.T) {
 	for path, body := range map[string]string{
 		"/api/agents/tools":                `[]`,
 		"/api/agents/categories":           `[]`,
-		"/api/files/config":                `{}`,
-		"/api/files/speech/config/get":     `{}`,
 		"/api/search/enable":               `true`,
 		"/api/categories":                  `[]`,
 		"/api/mcp/servers":                 `{}`,

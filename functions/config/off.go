@@ -22,9 +22,6 @@ func (h *handler) featureOffRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/agents/tools/calls", empty)
 	m.HandleFunc("GET /api/agents/categories", empty)
 
-	m.HandleFunc("GET /api/files", empty)
-	m.HandleFunc("GET /api/files/config", h.fileConfig)
-	m.HandleFunc("GET /api/files/speech/config/get", none)
 
 	m.HandleFunc("GET /api/search/enable", jsonConst(true)) // full-text search of the store
 
@@ -78,14 +75,6 @@ func promptGroups(w http.ResponseWriter, r *http.Request) {
 	httpx.JSON(w, http.StatusOK, map[string]any{
 		"promptGroups": []any{}, "pageNumber": page, "pageSize": size, "pages": "0",
 	})
-}
-
-func (h *handler) fileConfig(w http.ResponseWriter, _ *http.Request) {
-	if fc := h.cfg.File.FileConfig; fc.IsSet() {
-		httpx.JSON(w, http.StatusOK, fc)
-		return
-	}
-	httpx.JSON(w, http.StatusOK, map[string]any{})
 }
 
 // ---- terms ----

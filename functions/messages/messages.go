@@ -16,6 +16,7 @@ import (
 	"github.com/lcgo/lcgo/shared/app"
 	"github.com/lcgo/lcgo/shared/auth"
 	"github.com/lcgo/lcgo/shared/chat"
+	"github.com/lcgo/lcgo/shared/files"
 	"github.com/lcgo/lcgo/shared/httpx"
 	"github.com/lcgo/lcgo/shared/librechat"
 	"github.com/lcgo/lcgo/shared/wire"
@@ -78,6 +79,7 @@ type handler struct {
 	ids         librechat.IDs
 	jobs        ActiveJobs
 	countTokens TokenCounter
+	links       *files.URLSigner
 }
 
 // New builds the messages area.
@@ -89,7 +91,11 @@ func New(a *app.App, opts ...Option) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &handler{app: a, store: a.Store, clock: a.Clock, ids: a.IDs, countTokens: EstimateTokens}
+	links, err := files.SignerFor(a.Config, a.Clock, 0)
+	if err != nil {
+		return nil, err
+	}
+	h := &handler{app: a, store: a.Store, clock: a.Clock, ids: a.IDs, countTokens: EstimateTokens, links: links}
 	for _, o := range opts {
 		o(h)
 	}
@@ -189,10 +195,10 @@ func (h *handler) jobRunning(ctx context.Context, userID, conversationID string)
 }
 
 // docs encodes messages as the client reads them.
-func docs(msgs []*librechat.Message) []*wire.Doc {
+func (h *handler) docs(msgs []*librechat.Message) []*wire.Doc {
 	out := make([]*wire.Doc, 0, len(msgs))
 	for _, m := range msgs {
-		out = append(out, wire.Message(m))
+		out = append(out, h.doc(m))
 	}
 	return out
 }
@@ -223,4 +229,19 @@ func (j appJobs) Running(ctx context.Context, userID, conversationID string) boo
 	}
 	info, err := j.a.Jobs.Info(ctx, conversationID)
 	return err == nil && info.UserID == userID && info.Status == chat.StatusRunning
+}
+
+// doc is a stored message as the client reads it, with the signed links of
+// its attached files renewed (they expire; the stored ones may have).
+func (h *handler) doc(m *librechat.Message) *wire.Doc {
+	if raw, ok := m.Fields["files"]; ok {
+		c := *m
+		c.Fields = make(map[string]json.RawMessage, len(m.Fields))
+		for k, v := range m.Fields {
+			c.Fields[k] = v
+		}
+		c.Fields["files"] = h.links.RenewFiles(m.UserID, raw)
+		m = &c
+	}
+	return wire.Message(m)
 }

@@ -44,7 +44,7 @@ func (h *handler) conversationMessages(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, err)
 		return
 	}
-	httpx.JSON(w, http.StatusOK, docs(msgs))
+	httpx.JSON(w, http.StatusOK, h.docs(msgs))
 }
 
 // message is GET /api/messages/:conversationId/:messageId: an array with
@@ -61,7 +61,7 @@ func (h *handler) message(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		httpx.Error(w, r, err)
 	default:
-		httpx.JSON(w, http.StatusOK, []*wire.Doc{wire.Message(m)})
+		httpx.JSON(w, http.StatusOK, []*wire.Doc{h.doc(m)})
 	}
 }
 
@@ -106,7 +106,7 @@ func (h *handler) conversationPage(w http.ResponseWriter, r *http.Request, convI
 			return
 		}
 		if err == nil {
-			res.Messages = append(res.Messages, wire.Message(m))
+			res.Messages = append(res.Messages, h.doc(m))
 		}
 		httpx.JSON(w, http.StatusOK, res)
 		return
@@ -169,7 +169,7 @@ func (h *handler) conversationPage(w http.ResponseWriter, r *http.Request, convI
 			res.NextCursor = &next
 			break
 		}
-		res.Messages = append(res.Messages, wire.Message(it.m))
+		res.Messages = append(res.Messages, h.doc(it.m))
 		last = it
 	}
 	httpx.JSON(w, http.StatusOK, res)
@@ -268,7 +268,7 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request, q string) {
 	}
 	res := emptyPage()
 	for _, hit := range hits {
-		d := wire.Message(hit.Message)
+		d := h.doc(hit.Message)
 		d.Set("title", hit.Title)
 		res.Messages = append(res.Messages, d)
 	}

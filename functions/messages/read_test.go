@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/lcgo/lcgo/shared/app/apptest"
+	"github.com/lcgo/lcgo/shared/files"
 	"net/url"
 	"reflect"
 	"sort"
@@ -379,5 +381,42 @@ func TestSearchPages(t *testing.T) {
 	}
 	if r := e.do("GET", "/api/messages?search=needle&cursor=%25%25", alice.token, ""); r.status != 400 {
 		t.Fatalf("bad cursor: %d", r.status)
+	}
+}
+
+// Attached images keep working on a later read: their signed links are
+// renewed when messages are read.
+func TestFileLinksRenewed(t *testing.T) {
+	e := newEnv(t)
+	alice := e.newUser("alice")
+	e.conversation(alice, convA, "A")
+	old, err := files.SignerFor(e.a.Config, apptest.NewClock(e.clock.Now().Add(-72*time.Hour)), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &librechat.File{ID: "11111111-2222-4333-8444-555555555555", UserID: alice.u.ID, Type: "image/png"}
+	stale := old.URL(f)
+	m := textMessage(convA, "m1", librechat.NoParent, "see the picture")
+	m.Fields = map[string]json.RawMessage{"files": json.RawMessage(`[{"file_id":"` + f.ID + `","filepath":"` + stale + `","type":"image/png"}]`)}
+	e.put(alice, m)
+
+	r := e.do("GET", "/api/messages/"+convA, alice.token, "")
+	var got []struct {
+		Files []struct{ Filepath string } `json:"files"`
+	}
+	if err := json.Unmarshal(r.body, &got); err != nil || len(got) != 1 || len(got[0].Files) != 1 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	fresh := got[0].Files[0].Filepath
+	if fresh == stale || !strings.HasPrefix(fresh, strings.SplitN(stale, "?", 2)[0]) {
+		t.Fatalf("link not renewed: %s", fresh)
+	}
+	u, _ := url.Parse(fresh)
+	signer, _ := files.SignerFor(e.a.Config, e.clock, 0)
+	if err := signer.Verify(alice.u.ID, f.ID, u.Query().Get("exp"), u.Query().Get("sig")); err != nil {
+		t.Fatalf("renewed link does not verify: %v", err)
+	}
+	if stored := e.stored(alice, convA, "m1"); !strings.Contains(string(stored.Fields["files"]), stale) {
+		t.Fatal("reading rewrote the stored message")
 	}
 }

@@ -15,6 +15,7 @@ const (
 	Presets  = "presets"
 	Share    = "share"
 	Admin    = "admin"
+	Files    = "files"
 )
 
 // Route sends every path equal to Prefix or below it to Area.
@@ -48,12 +49,13 @@ var Table = []Route{
 
 	{"/api/admin", Admin},
 
+	{"/api/files", Files},
+
 	// Features answered "off" until their own areas exist.
 	{"/api/user/settings", Config},
 	{"/api/user/terms", Config},
 	{"/api/agents", Config},
 	{"/api/assistants", Config},
-	{"/api/files", Config},
 	{"/api/search", Config},
 	{"/api/prompts", Config},
 	{"/api/categories", Config},

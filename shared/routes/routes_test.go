@@ -36,7 +36,7 @@ func TestTableHasNoDuplicatePrefixes(t *testing.T) {
 			t.Errorf("malformed prefix %q", r.Prefix)
 		}
 	}
-	if got := Areas(); len(got) != 8 || got[7] != Admin || got[0] != Auth || got[1] != Config || got[2] != Chat || got[3] != Convos || got[4] != Messages || got[5] != Presets || got[6] != Share {
+	if got := Areas(); len(got) != 9 || got[7] != Admin || got[8] != Files || got[0] != Auth || got[1] != Config || got[2] != Chat || got[3] != Convos || got[4] != Messages || got[5] != Presets || got[6] != Share {
 		t.Errorf("Areas() = %v", got)
 	}
 }
