@@ -30,7 +30,19 @@ type Config struct {
 	// ModelsConfigPath is the model configuration file (MODELS_CONFIG_PATH,
 	// or ./models.yaml when it exists).
 	ModelsConfigPath string
-	RedisURI         string // REDIS_URI: stream jobs (and later caches) shared across processes
+	// Store is the storage backend (STORE): "sqlite" (default, under
+	// DataDir) or "dynamodb".
+	Store string
+	// DynamoDB locates the table when Store is "dynamodb":
+	// DYNAMODB_TABLE_PREFIX, DYNAMODB_ENDPOINT (emulators, VPC endpoints),
+	// AWS_REGION, DYNAMODB_NO_TRANSACTIONS (servers without
+	// TransactWriteItems).
+	DynamoDB DynamoDB
+	// SecretsARN names a Secrets Manager secret (SECRETS_ARN) whose JSON
+	// object of environment variables (JWT_SECRET, JWT_REFRESH_SECRET,
+	// CREDS_KEY, provider keys…) is read once at cold start.
+	SecretsARN string
+	RedisURI   string // REDIS_URI: stream jobs (and later caches) shared across processes
 	// LIMIT_CONCURRENT_MESSAGES (default true) and CONCURRENT_MESSAGE_MAX
 	// (default 2): running chat generations per user.
 	ConcurrentMessages   bool
@@ -108,6 +120,12 @@ type Providers struct {
 	AnthropicBaseURL                     string   // ANTHROPIC_REVERSE_PROXY
 	GoogleBaseURL                        string   // GOOGLE_REVERSE_PROXY
 	Endpoints                            []string // ENDPOINTS: the enabled endpoints, in order (empty: all configured)
+}
+
+// DynamoDB locates the DynamoDB table.
+type DynamoDB struct {
+	TablePrefix, Endpoint, Region string
+	NoTransactions                bool
 }
 
 // S3 locates an S3 or S3-compatible bucket.

@@ -75,6 +75,15 @@ func Load(getenv func(string) (string, bool)) (*Config, error) {
 	a.EmailEnabled = (m.Service != "" || m.Host != "") && m.From != ""
 
 	c.RedisURI = e.str("REDIS_URI", "")
+	c.SecretsARN = e.str("SECRETS_ARN", "")
+	c.Store = strings.ToLower(e.str("STORE", "sqlite"))
+	if c.Store != "sqlite" && c.Store != "dynamodb" {
+		e.fail("STORE", "must be sqlite or dynamodb, not %q", c.Store)
+	}
+	c.DynamoDB = DynamoDB{
+		TablePrefix: e.str("DYNAMODB_TABLE_PREFIX", ""), Endpoint: e.str("DYNAMODB_ENDPOINT", ""),
+		Region: e.str("AWS_REGION", ""), NoTransactions: e.boolean("DYNAMODB_NO_TRANSACTIONS", false),
+	}
 	c.S3 = S3{
 		Bucket: e.str("AWS_BUCKET_NAME", ""), Region: e.str("AWS_REGION", ""),
 		AccessKeyID: e.str("AWS_ACCESS_KEY_ID", ""), SecretAccessKey: e.str("AWS_SECRET_ACCESS_KEY", ""),
