@@ -34,6 +34,7 @@ type Options struct {
 type store interface {
 	librechat.ChatStore
 	librechat.Searcher
+	librechat.ShareStore
 }
 
 type handler struct {

@@ -545,3 +545,43 @@ func TestListSearchesMessageText(t *testing.T) {
 		t.Fatalf("search by title: %v", got)
 	}
 }
+
+// Deleting a conversation removes its shared link; deleting all removes all
+// of the user's links, and nobody else's.
+func TestDeleteRemovesSharedLinks(t *testing.T) {
+	e := newEnv(t)
+	u, tok := e.newUser("")
+	other, _ := e.newUser("")
+	ctx := context.Background()
+	link := func(owner *librechat.User, c *librechat.Conversation, id string) {
+		if err := e.a.Store.PutShare(ctx, &librechat.SharedLink{ShareID: id, ObjectID: e.a.IDs.ObjectID(), UserID: owner.ID,
+			ConversationID: c.ID, Title: c.Title, IsPublic: true, CreatedAt: c.CreatedAt, UpdatedAt: c.CreatedAt}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := e.putConvo(u, convoSpec{title: "a"})
+	b := e.putConvo(u, convoSpec{title: "b"})
+	theirs := e.putConvo(other, convoSpec{title: "theirs"})
+	link(u, a, "share-a")
+	link(u, b, "share-b")
+	link(other, theirs, "share-theirs")
+
+	if r := e.do("DELETE", "/api/convos", tok, `{"arg":{"conversationId":"`+a.ID+`"}}`); r.status != 201 {
+		t.Fatal(r)
+	}
+	if _, err := e.a.Store.Share(ctx, "share-a"); !librechat.IsNotFound(err) {
+		t.Fatalf("link of the deleted conversation: %v", err)
+	}
+	if _, err := e.a.Store.Share(ctx, "share-b"); err != nil {
+		t.Fatalf("another conversation's link went too: %v", err)
+	}
+	if r := e.do("DELETE", "/api/convos/all", tok, ""); r.status != 201 {
+		t.Fatal(r)
+	}
+	if _, err := e.a.Store.Share(ctx, "share-b"); !librechat.IsNotFound(err) {
+		t.Fatalf("link left after delete all: %v", err)
+	}
+	if _, err := e.a.Store.Share(ctx, "share-theirs"); err != nil {
+		t.Fatalf("another user's link deleted: %v", err)
+	}
+}

@@ -159,6 +159,12 @@ func (h *handler) deleteOne(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
+	// Its shared link goes with it, as in LibreChat.
+	if link, err := h.store.ShareOf(r.Context(), user(r).ID, id); err == nil {
+		if err := h.store.DeleteShare(r.Context(), user(r).ID, link.ShareID); err != nil && !librechat.IsNotFound(err) {
+			h.app.Log.WarnContext(r.Context(), "shared link of a deleted conversation not deleted", "err", err)
+		}
+	}
 	httpx.JSON(w, http.StatusCreated, struct {
 		deleteResult
 		Messages deleteResult `json:"messages"`
@@ -172,5 +178,26 @@ func (h *handler) deleteAll(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
+	h.deleteShares(r, user(r).ID)
 	httpx.JSON(w, http.StatusCreated, deleteResult{true, n})
+}
+
+// deleteShares removes every shared link of the user (their conversations
+// are gone).
+func (h *handler) deleteShares(r *http.Request, userID string) {
+	for i := 0; i < 1000; i++ { // bounded: 1000 pages of links
+		links, _, err := h.store.Shares(r.Context(), userID, librechat.ShareQuery{Limit: 100})
+		if err != nil || len(links) == 0 {
+			if err != nil {
+				h.app.Log.WarnContext(r.Context(), "shared links not listed", "err", err)
+			}
+			return
+		}
+		for _, l := range links {
+			if err := h.store.DeleteShare(r.Context(), userID, l.ShareID); err != nil && !librechat.IsNotFound(err) {
+				h.app.Log.WarnContext(r.Context(), "shared link not deleted", "err", err)
+				return
+			}
+		}
+	}
 }
