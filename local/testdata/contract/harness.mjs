@@ -8,7 +8,11 @@
 //     only when a global `window` exists, so the harness installs a minimal
 //     window (event target, location, localStorage, atob) before loading it;
 //   - the browser keeps the httpOnly refresh cookie; Node has no cookie jar, so
-//     the harness adds one with axios interceptors.
+//     the harness adds one with axios interceptors;
+//   - in the browser, axios (XHR) answers responseType "blob" with a Blob;
+//     axios's Node adapter decodes the body as UTF-8 text instead, which
+//     corrupts binary downloads, so the harness receives such bodies as bytes
+//     and hands the package a Blob of them, typed by the Content-Type.
 // None of this changes what the package sends or how it reacts to responses.
 
 import assert from 'node:assert/strict';
@@ -197,11 +201,23 @@ export async function loadClient(baseURL) {
     };
     log.push(entry);
     config.__contractLogEntry = entry;
+    if (config.responseType === 'blob') {
+      config.responseType = 'arraybuffer';
+      config.__contractBlob = true;
+    }
     return config;
   });
 
+  const toBlob = (response) => {
+    if (response?.config?.__contractBlob && !(response.data instanceof Blob)) {
+      const type = headerValue(response.headers, 'content-type') ?? '';
+      response.data = new Blob([response.data ?? new Uint8Array(0)], { type });
+    }
+  };
+
   axios.interceptors.response.use(
     (response) => {
+      toBlob(response);
       for (const h of setCookieHeaders(response.headers)) jar.store(h);
       const entry = response.config?.__contractLogEntry;
       if (entry) {
@@ -213,6 +229,7 @@ export async function loadClient(baseURL) {
     (error) => {
       const response = error?.response;
       if (response) {
+        toBlob(response);
         for (const h of setCookieHeaders(response.headers)) jar.store(h);
       }
       const entry = error?.config?.__contractLogEntry;
