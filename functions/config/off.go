@@ -22,7 +22,6 @@ func (h *handler) featureOffRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/agents/tools/calls", empty)
 	m.HandleFunc("GET /api/agents/categories", empty)
 
-
 	m.HandleFunc("GET /api/search/enable", jsonConst(true)) // full-text search of the store
 
 	m.HandleFunc("GET /api/prompts/all", empty)
