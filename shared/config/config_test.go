@@ -632,3 +632,32 @@ func TestObject(t *testing.T) {
 		t.Errorf("%s %s", ob, cb)
 	}
 }
+
+func TestFileStrategyFromEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	yamlWith := filepath.Join(dir, "with.yaml")
+	yamlWithout := filepath.Join(dir, "without.yaml")
+	if err := os.WriteFile(yamlWith, []byte("version: 1.2.1\nfileStrategy: local\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(yamlWithout, []byte("version: 1.2.1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"FILE_STRATEGY": "s3", "CONFIG_PATH": yamlWithout}, "s3"},
+		{map[string]string{"FILE_STRATEGY": "s3", "CONFIG_PATH": yamlWith}, "local"}, // the file wins
+		{map[string]string{"FILE_STRATEGY": "s3", "CONFIG_PATH": ""}, "s3"},
+		{map[string]string{"CONFIG_PATH": yamlWithout}, ""},
+	} {
+		cfg, err := Load(func(k string) (string, bool) { v, ok := c.env[k]; return v, ok })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.File.FileStrategy != c.want {
+			t.Errorf("%v: fileStrategy %q, want %q", c.env, cfg.File.FileStrategy, c.want)
+		}
+	}
+}

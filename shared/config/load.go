@@ -128,6 +128,9 @@ func Load(getenv func(string) (string, bool)) (*Config, error) {
 		return nil, err
 	}
 
+	// FILE_STRATEGY selects where uploads go without a librechat.yaml
+	// (serverless deployments); the file's fileStrategy wins when set.
+	fileStrategy, _ := e.value("FILE_STRATEGY")
 	path, explicit := e.value("CONFIG_PATH")
 	if !explicit {
 		path = DefaultFilePath
@@ -136,6 +139,7 @@ func Load(getenv func(string) (string, bool)) (*Config, error) {
 	switch {
 	case err == nil:
 	case !explicit && errors.Is(err, fs.ErrNotExist):
+		c.File.FileStrategy = fileStrategy
 		return c, nil
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("CONFIG_PATH: %s does not exist", path)
@@ -147,6 +151,9 @@ func Load(getenv func(string) (string, bool)) (*Config, error) {
 		return nil, err
 	}
 	c.File, c.FilePath = *f, path
+	if c.File.FileStrategy == "" {
+		c.File.FileStrategy = fileStrategy
+	}
 	return c, nil
 }
 
