@@ -111,6 +111,7 @@ func (s *Store) convItem(c *librechat.Conversation, ver string) (item, error) {
 	setStr(it, "fields", fields)
 	setTime(it, "createdAt", c.CreatedAt)
 	setTime(it, "updatedAt", c.UpdatedAt)
+	setBag(it, "twords", "twordN", titleBag(c))
 	if c.IsTemporary {
 		if !c.ExpiredAt.IsZero() {
 			it[AttrTTL] = nv(s.ttlFor(c.ExpiredAt))
@@ -208,7 +209,8 @@ func storedTags(it item) []string {
 // its tag entries and the reference in the user's partition: in one
 // transaction when they fit one, or else reference and new tag entries
 // first, the conversation next (the point where the change becomes
-// visible) and stale tag entries last.
+// visible) and stale tag entries last. The search index items of new
+// title words are written before, those of words the title lost after.
 func (s *Store) PutConversation(ctx context.Context, c *librechat.Conversation) error {
 	const op = "dynamo.PutConversation"
 	if c == nil || c.ID == "" || c.UserID == "" {
@@ -271,47 +273,68 @@ func (s *Store) PutConversation(ctx context.Context, c *librechat.Conversation) 
 		for i, t := range tags {
 			members[i] = memberItem(it, t)
 		}
-
-		if s.tx {
-			items := []types.TransactWriteItem{txPut(s.table, it, e, cond), txPut(s.table, convRef(c.UserID, c.ID), nil, "")}
-			for _, m := range members {
-				items = append(items, txPut(s.table, m, nil, ""))
-			}
-			for _, t := range stale {
-				items = append(items, txDelete(s.table, memberKey(c.ID, c.UserID, t), nil, ""))
-			}
-			if fitsTx(items) {
-				err := s.transact(ctx, items)
-				if _, ok := err.(*canceledError); ok {
-					continue
-				}
-				return fail(op, err)
-			}
-		}
-
-		if err := s.put(ctx, convRef(c.UserID, c.ID), nil, ""); err != nil {
+		var ix indexChange
+		ix.diff(titleIndex(old), titleIndex(it))
+		if err := s.prepareIndex(ctx, &ix); err != nil {
 			return fail(op, err)
 		}
-		for _, m := range members {
-			if err := s.put(ctx, m, nil, ""); err != nil {
-				return fail(op, err)
-			}
-		}
-		if err := s.put(ctx, it, e, cond); err == errCondition {
+		retry, err := s.writeConversation(ctx, c, it, e, cond, members, stale)
+		if retry {
 			continue
-		} else if err != nil {
+		}
+		if err != nil {
+			s.undoIndex(ctx, &ix)
 			return fail(op, err)
 		}
-		// Stale entries no longer match the conversation's generation:
-		// removing them is housekeeping, not part of the write.
-		var keys []key
-		for _, t := range stale {
-			keys = append(keys, memberKey(c.ID, c.UserID, t))
-		}
-		_ = s.batchDelete(ctx, keys)
+		s.finishIndex(ctx, &ix)
 		return nil
 	}
 	return busy(op)
+}
+
+// writeConversation writes a prepared conversation with its reference and
+// tag entries and removes its stale tag entries: in one transaction when
+// they fit one, or else in order. retry reports that the conversation
+// changed since it was read.
+func (s *Store) writeConversation(ctx context.Context, c *librechat.Conversation, it item, e *expr, cond string, members []item, stale []string) (retry bool, err error) {
+	if s.tx {
+		items := []types.TransactWriteItem{txPut(s.table, it, e, cond), txPut(s.table, convRef(c.UserID, c.ID), nil, "")}
+		for _, m := range members {
+			items = append(items, txPut(s.table, m, nil, ""))
+		}
+		for _, t := range stale {
+			items = append(items, txDelete(s.table, memberKey(c.ID, c.UserID, t), nil, ""))
+		}
+		if fitsTx(items) {
+			err := s.transact(ctx, items)
+			if _, ok := err.(*canceledError); ok {
+				return true, nil
+			}
+			return false, err
+		}
+	}
+
+	if err := s.put(ctx, convRef(c.UserID, c.ID), nil, ""); err != nil {
+		return false, err
+	}
+	for _, m := range members {
+		if err := s.put(ctx, m, nil, ""); err != nil {
+			return false, err
+		}
+	}
+	if err := s.put(ctx, it, e, cond); err == errCondition {
+		return true, nil
+	} else if err != nil {
+		return false, err
+	}
+	// Stale entries no longer match the conversation's generation:
+	// removing them is housekeeping, not part of the write.
+	var keys []key
+	for _, t := range stale {
+		keys = append(keys, memberKey(c.ID, c.UserID, t))
+	}
+	_ = s.batchDelete(ctx, keys)
+	return false, nil
 }
 
 // ownConv reports whether it is a live, not deleted conversation of uid.
@@ -618,8 +641,9 @@ func (s *Store) tombstone(ctx context.Context, uid string, old item) error {
 
 // purge removes everything of uid in a conversation's partition (messages,
 // body chunks, tag entries, then the conversation item itself when it is
-// the user's and withConv is set or it is a tombstone) and finally the
-// reference in the user's partition. It reports how many messages went.
+// the user's and withConv is set or it is a tombstone), the search index
+// items of what it removes, and finally the reference in the user's
+// partition. It reports how many messages went.
 func (s *Store) purge(ctx context.Context, uid, cid string, withConv bool) (int, error) {
 	var (
 		keys []key
@@ -639,6 +663,7 @@ func (s *Store) purge(ctx context.Context, uid, cid string, withConv bool) (int,
 				n++
 			}
 			keys = append(keys, k)
+			keys = append(keys, indexKeys(it)...)
 		case "chunk", "ctag":
 			keys = append(keys, k)
 		}
@@ -646,6 +671,9 @@ func (s *Store) purge(ctx context.Context, uid, cid string, withConv bool) (int,
 	})
 	if err != nil {
 		return 0, err
+	}
+	if conv != nil && (withConv || getFlag(conv, "deleting")) {
+		keys = append(keys, indexKeys(conv)...)
 	}
 	if err := s.batchDelete(ctx, keys); err != nil {
 		return 0, err

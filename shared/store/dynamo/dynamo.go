@@ -5,8 +5,10 @@
 //
 // Every read that decides a write (uniqueness, ownership, compare-and-swap)
 // is a strongly consistent read of the base table or a conditional write.
-// Only the conversation lists read the secondary indexes, which DynamoDB
-// keeps eventually consistent.
+// Only the lists (conversations, shared links, files, groups, model
+// configurations, audit, users) read the secondary indexes, which DynamoDB
+// keeps eventually consistent. Search reads an inverted index the adapter
+// keeps in the base table.
 //
 // With Options.NoTransactions the adapter never calls TransactWriteItems
 // (for emulators and deployments without it) and orders its writes so that
@@ -44,9 +46,9 @@ const (
 	// the item; the adapter treats such an item as absent from then on.
 	AttrTTL = "ttl"
 
-	Index1 = "gsi1" // (gpk, gs1): conversations by updatedAt
-	Index2 = "gsi2" // (gpk, gs2): conversations by createdAt, users by creation
-	Index3 = "gsi3" // (gpk, gs3): conversations by title
+	Index1 = "gsi1" // (gpk, gs1): conversations and shared links by updatedAt
+	Index2 = "gsi2" // (gpk, gs2): conversations and shared links by createdAt; files, audit, users by time
+	Index3 = "gsi3" // (gpk, gs3): conversations and shared links by title; groups by name; model configurations
 )
 
 // Defaults of Options.
@@ -95,15 +97,8 @@ type Store struct {
 	claimTimeout time.Duration
 }
 
-// Store implements every storage interface but librechat.LibraryStore.
-var (
-	_ librechat.UserStore    = (*Store)(nil)
-	_ librechat.SessionStore = (*Store)(nil)
-	_ librechat.RoleStore    = (*Store)(nil)
-	_ librechat.TokenStore   = (*Store)(nil)
-	_ librechat.SettingStore = (*Store)(nil)
-	_ librechat.ChatStore    = (*Store)(nil)
-)
+// Store implements every storage interface.
+var _ librechat.Store = (*Store)(nil)
 
 type systemClock struct{}
 

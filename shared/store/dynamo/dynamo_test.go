@@ -2,7 +2,7 @@ package dynamo_test
 
 import (
 	"context"
-	"slices"
+	"net/http"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -13,17 +13,7 @@ import (
 	"github.com/lcgo/lcgo/shared/store/storetest"
 )
 
-// coreStore is the adapter as a librechat.Store for the suite's core and
-// chat groups; the library methods are not implemented yet and those
-// groups are not run.
-type coreStore struct {
-	*dynamo.Store
-	librechat.LibraryStore
-}
-
-// groups are the suite's groups the adapter implements.
-var groups = slices.Concat(storetest.CoreGroups, storetest.ChatGroups)
-
+// opener opens the adapter on a fresh table of the server for each test.
 func opener(client *dynamodb.Client, base dynamo.Options) func(t *testing.T) librechat.Store {
 	return func(t *testing.T) librechat.Store {
 		opts := dynamotest.NewTable(t, client, base)
@@ -31,26 +21,26 @@ func opener(client *dynamodb.Client, base dynamo.Options) func(t *testing.T) lib
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
-		return coreStore{Store: st}
+		return st
 	}
 }
 
 // TestConformanceMinidyn runs the suite against minidyn with transactions.
 func TestConformanceMinidyn(t *testing.T) {
-	client, _ := dynamotest.Minidyn(t, nil)
-	storetest.RunGroups(t, opener(client, dynamo.Options{}), groups...)
+	client, _ := dynamotest.Minidyn(t, forbidScans(t))
+	storetest.Run(t, opener(client, dynamo.Options{}))
 }
 
 // TestConformanceMinidynNoTransactions runs the suite against minidyn
 // through the fallback that never calls TransactWriteItems.
 func TestConformanceMinidynNoTransactions(t *testing.T) {
-	client, _ := dynamotest.Minidyn(t, forbidTransactions(t))
-	storetest.RunGroups(t, opener(client, dynamo.Options{NoTransactions: true}), groups...)
+	client, _ := dynamotest.Minidyn(t, func(h http.Handler) http.Handler { return forbidTransactions(t)(forbidScans(t)(h)) })
+	storetest.Run(t, opener(client, dynamo.Options{NoTransactions: true}))
 }
 
 // TestConformanceDynalite runs the suite against dynalite, which has no
 // transactions.
 func TestConformanceDynalite(t *testing.T) {
 	client := dynamotest.Dynalite(t)
-	storetest.RunGroups(t, opener(client, dynamo.Options{NoTransactions: true}), groups...)
+	storetest.Run(t, opener(client, dynamo.Options{NoTransactions: true}))
 }

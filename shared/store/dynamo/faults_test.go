@@ -120,3 +120,18 @@ func forbidTransactions(t *testing.T) func(http.Handler) http.Handler {
 		})
 	}
 }
+
+// forbidScans wraps an emulator so that any Scan fails the test: no
+// operation of the adapter may scan the table.
+func forbidScans(t *testing.T) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".Scan") {
+				t.Errorf("the adapter sent a Scan request")
+				http.Error(w, "scans are forbidden here", http.StatusBadRequest)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}

@@ -79,12 +79,39 @@ func chunkKey(cid, mid, gen string, i int) key {
 	return key{convPK(cid), chunkPrefix(mid, gen) + fmt.Sprintf("%04d", i)}
 }
 
+// Keys of the library items.
+func fileKey(id string) key              { return key{"F#" + esc(id), "F"} }
+func presetKey(uid, id string) key       { return key{"U#" + esc(uid), "P#" + esc(id)} }
+func presetClaimKey(id string) key       { return key{"P#" + esc(id), "P"} }
+func defaultPresetKey(uid string) key    { return key{"U#" + esc(uid), "PD"} }
+func shareKey(id string) key             { return key{"SH#" + esc(id), "SH"} }
+func shareClaimKey(uid, cid string) key  { return key{"U#" + esc(uid), "SH#" + esc(cid)} }
+func groupPK(id string) string           { return "G#" + esc(id) }
+func groupKey(id string) key             { return key{groupPK(id), "G"} }
+func groupNameKey(name string) key       { return key{"GN#" + esc(name), "GN"} }
+func groupMemberKey(gid, uid string) key { return key{groupPK(gid), "M#" + esc(uid)} }
+func groupRefKey(uid, gid string) key    { return key{"U#" + esc(uid), "G#" + esc(gid)} }
+func modelConfigKey(id string) key       { return key{"MC#" + esc(id), "MC"} }
+func auditKey(id string) key             { return key{"A#" + esc(id), "A"} }
+func wordPK(uid string) string           { return "W#" + esc(uid) }
+func titleWordPK(uid string) string      { return "WT#" + esc(uid) }
+func wordKey(uid, word, cid, mid string) key {
+	return key{wordPK(uid), word + "#" + esc(cid) + "#" + esc(mid)}
+}
+func titleWordKey(uid, word, cid string) key { return key{titleWordPK(uid), word + "#" + esc(cid)} }
+func modelConfigNameKey(scope, scopeID, name string) key {
+	return key{"MCN#" + esc(scope) + "#" + esc(scopeID) + "#" + esc(name), "MCN"}
+}
+
 // Sort-key prefixes inside a user's partition.
 const (
 	prefixSessionRef = "S#"
 	prefixBookmark   = "T#"
 	prefixTx         = "X#"
 	prefixConvRef    = "C#"
+	prefixPresets    = "P" // the presets (P#) and the default pointer (PD)
+	prefixGroupRef   = "G#"
+	prefixMember     = "M#" // inside a group's partition
 )
 
 // Partitions of the list indexes.
@@ -93,7 +120,17 @@ func tagListPK(uid string, archived bool, tag string) string {
 	return "LT#" + esc(uid) + "#" + archivedFlag(archived) + "#" + esc(tag)
 }
 
-const usersPK = "USERS"
+// Constant partitions of the list indexes: every user, group, model
+// configuration and audit entry is listed in one partition of its kind.
+const (
+	usersPK        = "USERS"
+	groupsPK       = "GROUPS"
+	modelConfigsPK = "MODELCONFIGS"
+	auditPK        = "AUDIT"
+)
+
+func fileListPK(uid string) string  { return "FL#" + esc(uid) }
+func shareListPK(uid string) string { return "SHL#" + esc(uid) }
 
 func archivedFlag(a bool) string {
 	if a {

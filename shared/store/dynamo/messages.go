@@ -88,6 +88,7 @@ func (s *Store) messageItems(m *librechat.Message, gen string) (item, []item, er
 		ttl = nv(s.ttlFor(m.ExpiredAt))
 		it[AttrTTL] = ttl
 	}
+	setBag(it, "words", "wordN", messageBag(m))
 	var chunks []item
 	if len(m.Text)+len(content)+len(fields) <= inlineBody {
 		setStr(it, "text", m.Text)
@@ -209,7 +210,9 @@ func (s *Store) ownerCond(uid string) (*expr, string) {
 // references, the messages (each conditional on its owner) with their
 // chunks, and deletes the replaced chunks. Without transactions it writes
 // references and chunks first, then the messages one by one, restoring
-// the earlier ones when a later one fails.
+// the earlier ones when a later one fails. The search index items of new
+// words are written before the messages (and removed again if the write
+// fails), those of words a message no longer has after them.
 func (s *Store) PutMessages(ctx context.Context, msgs ...*librechat.Message) error {
 	const op = "dynamo.PutMessages"
 	var list []*msgWrite
@@ -266,12 +269,31 @@ func (s *Store) PutMessages(ctx context.Context, msgs ...*librechat.Message) err
 		}
 	}
 	var oldChunks []key
+	var ix indexChange
 	for _, w := range list {
+		var before map[key]indexed
 		if w.old != nil {
 			oldChunks = append(oldChunks, chunkKeys(w.old)...)
+			if old := s.liveItem(w.old); old != nil && getStr(old, "uid") == w.m.UserID {
+				before = messageIndex(old)
+			}
 		}
+		ix.diff(before, messageIndex(w.it))
 	}
+	if err := s.prepareIndex(ctx, &ix); err != nil {
+		return fail(op, err)
+	}
+	if err := s.writeMessages(ctx, op, list, refs, oldChunks); err != nil {
+		s.undoIndex(ctx, &ix)
+		return err
+	}
+	s.finishIndex(ctx, &ix)
+	return nil
+}
 
+// writeMessages writes the prepared messages: in one transaction when the
+// batch fits one, or else in order.
+func (s *Store) writeMessages(ctx context.Context, op string, list []*msgWrite, refs []item, oldChunks []key) error {
 	if s.tx {
 		var items []types.TransactWriteItem
 		for _, r := range refs {
@@ -466,7 +488,7 @@ func (s *Store) Message(ctx context.Context, userID, conversationID, id string) 
 }
 
 // DeleteMessage deletes the message if it is the user's and live, then
-// its chunks.
+// its chunks and its search index items.
 func (s *Store) DeleteMessage(ctx context.Context, userID, conversationID, id string) error {
 	const op = "dynamo.DeleteMessage"
 	if conversationID == "" || id == "" || checkKey(op, chunkKey(conversationID, id, "0000000000000000", 0)) != nil {
@@ -481,7 +503,7 @@ func (s *Store) DeleteMessage(ctx context.Context, userID, conversationID, id st
 		return fail(op, err)
 	}
 	if old != nil {
-		if err := s.batchDelete(ctx, chunkKeys(old)); err != nil {
+		if err := s.batchDelete(ctx, append(chunkKeys(old), indexKeys(old)...)); err != nil {
 			return fail(op, err)
 		}
 	}

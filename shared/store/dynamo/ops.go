@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	mrand "math/rand/v2"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -85,17 +87,36 @@ func (s *Store) get(ctx context.Context, k key) (item, error) {
 
 // put writes an item; cond may be empty. A failed condition is errCondition.
 func (s *Store) put(ctx context.Context, it item, e *expr, cond string) error {
+	_, err := s.putRet(ctx, it, e, cond, types.ReturnValueNone)
+	return err
+}
+
+// putOld is put returning the item it replaced (nil when there was none).
+func (s *Store) putOld(ctx context.Context, it item, e *expr, cond string) (item, error) {
+	return s.putRet(ctx, it, e, cond, types.ReturnValueAllOld)
+}
+
+func (s *Store) putRet(ctx context.Context, it item, e *expr, cond string, ret types.ReturnValue) (item, error) {
 	in := &dynamodb.PutItemInput{TableName: &s.table, Item: it}
+	if ret != types.ReturnValueNone {
+		in.ReturnValues = ret
+	}
 	if cond != "" {
 		in.ConditionExpression = aws.String(cond)
 		in.ExpressionAttributeNames = e.nameMap()
 		in.ExpressionAttributeValues = e.valueMap()
 	}
-	_, err := s.db.PutItem(ctx, in)
+	out, err := s.db.PutItem(ctx, in)
 	if isCondition(err) {
-		return errCondition
+		return nil, errCondition
 	}
-	return err
+	if err != nil {
+		return nil, err
+	}
+	if len(out.Attributes) == 0 {
+		return nil, nil
+	}
+	return out.Attributes, nil
 }
 
 // update applies an update expression; cond may be empty. ret selects the
@@ -185,9 +206,38 @@ func (s *Store) query(ctx context.Context, in *dynamodb.QueryInput, fn func(item
 	}
 }
 
+// collect reads the items of a query that keep accepts, up to n of them
+// (all when n <= 0).
+func (s *Store) collect(ctx context.Context, in *dynamodb.QueryInput, n int, keep func(item) bool) ([]item, error) {
+	var out []item
+	err := s.query(ctx, in, func(it item) bool {
+		if keep == nil || keep(it) {
+			out = append(out, it)
+		}
+		return n <= 0 || len(out) < n
+	})
+	return out, err
+}
+
 // batchGet reads items by key, strongly consistent. Absent items are
 // missing from the map.
 func (s *Store) batchGet(ctx context.Context, keys []key) (map[key]item, error) {
+	return s.batchGetAttrs(ctx, keys)
+}
+
+// batchGetAttrs is batchGet reading only the named attributes (and the
+// key), or every attribute when none are named.
+func (s *Store) batchGetAttrs(ctx context.Context, keys []key, attrs ...string) (map[key]item, error) {
+	var e *expr
+	var projection *string
+	if len(attrs) > 0 {
+		e = newExpr()
+		names := []string{e.n(AttrPK), e.n(AttrSK)}
+		for _, a := range attrs {
+			names = append(names, e.n(a))
+		}
+		projection = aws.String(strings.Join(names, ", "))
+	}
 	found := make(map[key]item, len(keys))
 	seen := make(map[key]bool, len(keys))
 	var pending []map[string]types.AttributeValue
@@ -201,7 +251,12 @@ func (s *Store) batchGet(ctx context.Context, keys []key) (map[key]item, error) 
 		n := min(len(pending), maxBatchGet)
 		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
 			RequestItems: map[string]types.KeysAndAttributes{
-				s.table: {Keys: pending[:n], ConsistentRead: aws.Bool(true)},
+				s.table: {
+					Keys:                     pending[:n],
+					ConsistentRead:           aws.Bool(true),
+					ProjectionExpression:     projection,
+					ExpressionAttributeNames: e.nameMap(),
+				},
 			},
 		})
 		if err != nil {
@@ -226,25 +281,89 @@ func (s *Store) batchGet(ctx context.Context, keys []key) (map[key]item, error) 
 
 // batchDelete deletes items by key, unconditionally.
 func (s *Store) batchDelete(ctx context.Context, keys []key) error {
-	seen := make(map[key]bool, len(keys))
+	return s.batchWrite(ctx, nil, keys)
+}
+
+// batchWrite puts and deletes items, unconditionally, 25 to a request. A
+// key is written once: a later put of it replaces an earlier one, and a
+// put wins over a delete.
+func (s *Store) batchWrite(ctx context.Context, puts []item, dels []key) error {
+	at := make(map[key]int, len(puts)+len(dels))
 	var pending []types.WriteRequest
-	for _, k := range keys {
-		if !seen[k] {
-			seen[k] = true
+	for _, it := range puts {
+		k := key{getStr(it, AttrPK), getStr(it, AttrSK)}
+		req := types.WriteRequest{PutRequest: &types.PutRequest{Item: it}}
+		if i, ok := at[k]; ok {
+			pending[i] = req
+			continue
+		}
+		at[k] = len(pending)
+		pending = append(pending, req)
+	}
+	for _, k := range dels {
+		if _, ok := at[k]; !ok {
+			at[k] = len(pending)
 			pending = append(pending, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k.av()}})
 		}
 	}
-	for attempt := 0; len(pending) > 0; {
+	var chunks [][]types.WriteRequest
+	for len(pending) > 0 {
 		n := min(len(pending), maxBatchWrite)
+		chunks = append(chunks, pending[:n])
+		pending = pending[n:]
+	}
+	if len(chunks) <= 1 {
+		for _, c := range chunks {
+			if err := s.writeBatch(ctx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		work     = make(chan []types.WriteRequest)
+	)
+	for range min(batchWorkers, len(chunks)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range work {
+				if err := s.writeBatch(ctx, c); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, c := range chunks {
+		work <- c
+	}
+	close(work)
+	wg.Wait()
+	return firstErr
+}
+
+// batchWorkers bounds the BatchWriteItem requests one write sends at once.
+const batchWorkers = 8
+
+// writeBatch sends one BatchWriteItem of at most 25 requests, resending
+// what DynamoDB leaves unprocessed.
+func (s *Store) writeBatch(ctx context.Context, pending []types.WriteRequest) error {
+	for attempt := 0; len(pending) > 0; {
 		out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
-			RequestItems: map[string][]types.WriteRequest{s.table: pending[:n]},
+			RequestItems: map[string][]types.WriteRequest{s.table: pending},
 		})
 		if err != nil {
 			return err
 		}
-		pending = pending[n:]
-		if left := out.UnprocessedItems[s.table]; len(left) > 0 {
-			pending = append(pending, left...)
+		pending = out.UnprocessedItems[s.table]
+		if len(pending) > 0 {
 			if attempt++; attempt > attempts {
 				return errors.New("dynamo: batch write left items unprocessed")
 			}
@@ -254,6 +373,69 @@ func (s *Store) batchDelete(ctx context.Context, keys []key) error {
 		}
 	}
 	return nil
+}
+
+// ---- claims ----
+
+// errHeld is what hold reports when another holder keeps the claim.
+var errHeld = errors.New("dynamo: claimed by another")
+
+// holdItem is a uniqueness claim (a group name, a model configuration's
+// name in its scope, a user's link for a conversation) naming its holder,
+// stamped with the time it was written.
+func (s *Store) holdItem(k key, typ, holder string) item {
+	it := newItem(k, typ)
+	it["holder"] = sv(holder)
+	it["at"] = nv(s.now().UnixMilli())
+	return it
+}
+
+// hold returns the condition under which holder may write the claim k,
+// strongly consistent, like the email claims: a claim of holder itself
+// is kept (prior is it, so a failed write must not release it); another
+// holder's claim that confirmed accepts (its item names the claimed
+// value), or that is younger than ClaimTimeout (its writer may still be
+// running), is errHeld; an older unconfirmed one, left by an interrupted
+// write, may be replaced as long as it does not change meanwhile.
+func (s *Store) hold(ctx context.Context, k key, holder string, confirmed func(other string) (bool, error)) (e *expr, cond string, prior item, err error) {
+	cur, err := s.get(ctx, k)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	e = newExpr()
+	if cur == nil {
+		return e, "attribute_not_exists(" + e.n(AttrPK) + ")", nil, nil
+	}
+	other := getStr(cur, "holder")
+	if other == holder {
+		return e, e.eq("holder", sv(holder)), cur, nil
+	}
+	ok, err := confirmed(other)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if ok || s.now().Sub(getTime(cur, "at")) < s.claimTimeout {
+		return nil, "", nil, errHeld
+	}
+	return e, e.eq("holder", sv(other)) + " AND " + e.eq("at", cur["at"]), nil, nil
+}
+
+// release deletes a claim this write made, if it is still that claim; a
+// claim that was there before the write (prior) stays.
+func (s *Store) release(ctx context.Context, claim, prior item) {
+	if prior != nil {
+		return
+	}
+	e := newExpr()
+	k := key{getStr(claim, AttrPK), getStr(claim, AttrSK)}
+	_, _ = s.del(context.WithoutCancel(ctx), k, e, e.eq("holder", claim["holder"])+" AND "+e.eq("at", claim["at"]))
+}
+
+// unholdCond is the condition of deleting a claim of holder: it is
+// holder's, or already gone.
+func unholdCond(holder string) (*expr, string) {
+	e := newExpr()
+	return e, "attribute_not_exists(" + e.n(AttrPK) + ") OR " + e.eq("holder", sv(holder))
 }
 
 // ---- transactions ----
@@ -290,6 +472,16 @@ func txDelete(table string, k key, e *expr, cond string) types.TransactWriteItem
 		d.ExpressionAttributeValues = e.valueMap()
 	}
 	return types.TransactWriteItem{Delete: d}
+}
+
+func txCheck(table string, k key, e *expr, cond string) types.TransactWriteItem {
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName:                 aws.String(table),
+		Key:                       k.av(),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  e.nameMap(),
+		ExpressionAttributeValues: e.valueMap(),
+	}}
 }
 
 // transact runs one TransactWriteItems, retrying while DynamoDB cancels it
