@@ -20,14 +20,6 @@ import (
 	"github.com/lcgo/lcgo/shared/routes"
 )
 
-// secretParams are the template parameters that hold secrets, and the
-// environment variables they feed.
-var secretParams = map[string]string{
-	"JwtSecret":        "JWT_SECRET",
-	"JwtRefreshSecret": "JWT_REFRESH_SECRET",
-	"CredsKey":         "CREDS_KEY",
-}
-
 // openTemplate parses template.yaml. A Ref to a parameter without a default
 // or to a resource resolves to "ref:<Name>" so that wiring can be checked.
 func openTemplate(t *testing.T) *cloudformation.Template {
@@ -193,54 +185,6 @@ func TestTemplateFunctionsBuildFromTheirArea(t *testing.T) {
 		if !isMainPackage(t, dir) {
 			t.Errorf("%s: CodeUri %s is not a main package with func main", name, *fn.CodeUri.String)
 		}
-	}
-}
-
-func TestTemplateParametersAndEnvironment(t *testing.T) {
-	tpl := openTemplate(t)
-	for name := range secretParams {
-		p, ok := tpl.Parameters[name]
-		if !ok {
-			t.Errorf("parameter %s missing", name)
-			continue
-		}
-		if p.NoEcho == nil || !*p.NoEcho {
-			t.Errorf("parameter %s must be NoEcho", name)
-		}
-		if p.Default != nil {
-			t.Errorf("parameter %s must have no default", name)
-		}
-	}
-	for name, p := range tpl.Parameters {
-		if _, secret := secretParams[name]; !secret && p.Default == nil {
-			t.Errorf("parameter %s is not a secret and should have a default", name)
-		}
-	}
-
-	g, ok := tpl.Globals["Function"].(*global.Function)
-	if !ok || g.Environment == nil {
-		t.Fatal("template has no Globals.Function.Environment")
-	}
-	vars := g.Environment.Variables
-	for param, env := range secretParams {
-		if vars[env] != "ref:"+param {
-			t.Errorf("Globals env %s = %q, want !Ref %s", env, vars[env], param)
-		}
-	}
-	if d := vars["DATA_DIR"]; d != "/tmp" && !strings.HasPrefix(d, "/tmp/") {
-		t.Errorf("DATA_DIR = %q: Lambda can only write under /tmp", d)
-	}
-	for name, fn := range tpl.GetAllServerlessFunctionResources() {
-		if fn.Environment != nil {
-			for k := range fn.Environment.Variables {
-				if _, ok := secretParams[k]; ok {
-					t.Errorf("%s overrides %s; secrets come from Globals", name, k)
-				}
-			}
-		}
-	}
-	if _, ok := tpl.Outputs["ApiUrl"]; !ok {
-		t.Error("template has no ApiUrl output")
 	}
 }
 

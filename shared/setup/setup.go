@@ -13,18 +13,23 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lcgo/lcgo/shared/app"
+	"github.com/lcgo/lcgo/shared/chat/dynamojobs"
 	"github.com/lcgo/lcgo/shared/chat/redisjobs"
 	"github.com/lcgo/lcgo/shared/config"
 	"github.com/lcgo/lcgo/shared/librechat"
 	"github.com/lcgo/lcgo/shared/mail"
 	"github.com/lcgo/lcgo/shared/ratelimit"
+	"github.com/lcgo/lcgo/shared/ratelimit/dynamolimit"
 	"github.com/lcgo/lcgo/shared/ratelimit/redislimit"
 	"github.com/lcgo/lcgo/shared/roles"
+	"github.com/lcgo/lcgo/shared/store/dynamo"
 	"github.com/lcgo/lcgo/shared/store/sqlite"
 )
 
@@ -40,6 +45,13 @@ type Options struct {
 }
 
 // Open builds the App. The caller closes a.Store when done.
+//
+// When SECRETS_ARN is set, the Secrets Manager secret it names is read
+// first and its variables fill those the environment leaves unset (see
+// withSecrets). STORE picks the store: SQLite under DATA_DIR, or the
+// DynamoDB table DYNAMODB_TABLE_PREFIX + "librechat". Stream jobs and rate
+// limits are shared through Redis when REDIS_URI is set, else through the
+// DynamoDB table when STORE=dynamodb, else kept in the process.
 func Open(ctx context.Context, opt Options) (*app.App, error) {
 	getenv := opt.Getenv
 	if getenv == nil {
@@ -49,17 +61,39 @@ func Open(ctx context.Context, opt Options) (*app.App, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	if arn, ok := getenv("SECRETS_ARN"); ok && strings.TrimSpace(arn) != "" {
+		arn = strings.TrimSpace(arn)
+		withVars, vars, err := withSecrets(ctx, arn, getenv)
+		if err != nil {
+			return nil, err
+		}
+		getenv = withVars
+		log.Info("read the secret's variables", "arn", arn, "count", len(vars))
+	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Cloud = !opt.Local
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "librechat.db"))
-	if err != nil {
-		return nil, err
+	var (
+		st     librechat.Store
+		dyn    *dynamodb.Client
+		dyopts dynamo.Options
+	)
+	switch cfg.Store {
+	case "dynamodb":
+		dyn, dyopts, st, err = openDynamo(ctx, cfg, getenv, opt.Local)
+		if err != nil {
+			return nil, err
+		}
+	default:
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+		st, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "librechat.db"))
+		if err != nil {
+			return nil, err
+		}
 	}
 	clock := app.SystemClock{}
 	a := &app.App{
@@ -72,7 +106,8 @@ func Open(ctx context.Context, opt Options) (*app.App, error) {
 		HTTP:    &http.Client{Timeout: 30 * time.Second},
 		Log:     log,
 	}
-	if cfg.RedisURI != "" {
+	switch {
+	case cfg.RedisURI != "":
 		ropts, err := redis.ParseURL(cfg.RedisURI)
 		if err != nil {
 			st.Close()
@@ -81,6 +116,10 @@ func Open(ctx context.Context, opt Options) (*app.App, error) {
 		client := redis.NewClient(ropts)
 		a.Jobs = redisjobs.New(client, redisjobs.Options{})
 		a.Limiter = redislimit.New(client, "")
+	case dyn != nil:
+		table := dyopts.TableName()
+		a.Jobs = dynamojobs.New(dyn, dynamojobs.Options{Table: table, NoTransactions: dyopts.NoTransactions})
+		a.Limiter = dynamolimit.New(dyn, dynamolimit.Options{Table: table})
 	}
 	if err := fillSecrets(ctx, a, opt.Local); err != nil {
 		st.Close()
