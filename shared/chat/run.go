@@ -110,6 +110,7 @@ func (r *run) execute(ctx context.Context) {
 
 	// The conversation: the stored one, or a new one.
 	conv, err := s.store.Conversation(ctx, userID, req.ConversationID)
+	stored := err == nil
 	switch {
 	case librechat.IsNotFound(err):
 		conv = &librechat.Conversation{
@@ -120,7 +121,9 @@ func (r *run) execute(ctx context.Context) {
 		r.fail(ctx, "The conversation could not be loaded.")
 		return
 	}
-	newConversation := conv.Title == DefaultTitle && p.ParentMessageID == librechat.NoParent
+	// Only a conversation's first exchange gets a title (a regenerate of
+	// that exchange finds the conversation stored).
+	newConversation := !stored && p.ParentMessageID == librechat.NoParent
 	conv.Endpoint, conv.Model, conv.UpdatedAt = req.Endpoint, p.Model, now
 	displayLabel := p.ModelDisplayLabel
 	if ep.Custom != nil && ep.Custom.ModelDisplayLabel != "" {
