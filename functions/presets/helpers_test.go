@@ -1,7 +1,6 @@
 package presets_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -191,28 +188,6 @@ type capture struct {
 
 func loadCapture(t *testing.T, name string) capture {
 	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "librechat-api", "transcripts", name)
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("capture: %v", err)
-	}
-	var c capture
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "### RESPONSE" && sc.Scan() {
-			fmt.Sscanf(sc.Text(), "HTTP/1.1 %d", &c.status)
-		}
-		if strings.HasPrefix(line, "### RESPONSE BODY (raw") {
-			if sc.Scan() && !strings.HasPrefix(sc.Text(), "### ") {
-				c.body = sc.Text()
-			}
-			break
-		}
-	}
-	if c.status == 0 {
-		t.Fatalf("%s: no response status", name)
-	}
-	return c
+	c := apptest.LoadCapture(t, name)
+	return capture{c.Status, c.Body}
 }

@@ -1,7 +1,6 @@
 package share_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -280,25 +277,6 @@ func errorBody(t *testing.T, got result, status int, msg string) {
 
 func loadCapture(t *testing.T, name string) (int, string) {
 	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "librechat-api", "transcripts", name)
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("capture: %v", err)
-	}
-	status, body := 0, ""
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "### RESPONSE" && sc.Scan() {
-			fmt.Sscanf(sc.Text(), "HTTP/1.1 %d", &status)
-		}
-		if strings.HasPrefix(line, "### RESPONSE BODY (raw") {
-			if sc.Scan() && !strings.HasPrefix(sc.Text(), "### ") {
-				body = sc.Text()
-			}
-			break
-		}
-	}
-	return status, body
+	c := apptest.LoadCapture(t, name)
+	return c.Status, c.Body
 }
