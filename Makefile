@@ -8,12 +8,12 @@ GO    ?= go
 WASM_EXCLUDE := /store/sqlite|/setup$$|/platform/|/app/apptest|/lambda$$|/gcp|/deploytest|/local
 WASM_PKGS = $(shell $(GO) list ./shared/... ./functions/... | grep -v -E '$(WASM_EXCLUDE)')
 
-.PHONY: run test deps fmt vet wasm gotest contract lambda bench clean
+.PHONY: run test deps fmt vet wasm gotest contract contract-lambda lambda bench clean
 
 run:
 	$(GO) run ./local
 
-test: deps fmt vet wasm gotest contract
+test: deps fmt vet wasm gotest contract contract-lambda
 
 # Tests start their own redis-server (Debian's) on a free port and stop it;
 # install it once when missing.
@@ -43,6 +43,11 @@ gotest:
 
 contract:
 	bash local/testdata/contract/run.sh
+
+# The same suite through Lambda: every area's bootstrap under a Runtime API
+# server behind local/lambdalocal, with DynamoDB and S3 emulators.
+contract-lambda:
+	CONTRACT_TARGET=lambda bash local/testdata/contract/run.sh
 
 lambda:
 	bash infra/lambda/build.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Client contract tests: builds the local runner, starts two instances on free
+# Client contract tests: builds the local runner, starts three instances on free
 # ports with fresh data directories and a clean environment, and runs the
 # Node test suite in this directory against them with the published
 # librechat-data-provider package.
@@ -9,9 +9,22 @@
 #   chat runner           CHAT_BASE_URL           nothing configured (the built-in Offline
 #                                                 endpoint), default session
 #
-# Usage: bash local/testdata/contract/run.sh [extra node --test arguments]
+# With CONTRACT_TARGET=lambda the three are instead fronts of
+# local/lambdalocal, with the same settings: every area's real Lambda
+# bootstrap behind an emulated API Gateway (and the chat stream behind an
+# emulated streaming Function URL), with DynamoDB, S3 and Secrets Manager
+# emulators. The bootstraps are built once, into dist/lambdalocal (kept, so
+# that an unchanged build is not linked again), and shared by the three.
+#
+# Usage: [CONTRACT_TARGET=local|lambda] bash local/testdata/contract/run.sh [extra node --test arguments]
 # Needs go, node (>= 20) and npm.
 set -euo pipefail
+
+target="${CONTRACT_TARGET:-local}"
+case "$target" in
+  local | lambda) ;;
+  *) echo "contract: CONTRACT_TARGET must be local or lambda, not '$target'" >&2; exit 2 ;;
+esac
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
@@ -39,8 +52,14 @@ for tool in go node npm; do
   command -v "$tool" >/dev/null || { echo "contract: $tool is required" >&2; exit 1; }
 done
 
-echo "contract: building the runner"
-(cd "$root" && go build -o "$tmp/local" ./local)
+if [ "$target" = lambda ]; then
+  echo "contract: building local/lambdalocal and the bootstraps"
+  bootstraps="$root/dist/lambdalocal"
+  (cd "$root" && go build -o "$tmp/lambdalocal" ./local/lambdalocal && "$tmp/lambdalocal" -build "$bootstraps")
+else
+  echo "contract: building the runner"
+  (cd "$root" && go build -o "$tmp/local" ./local)
+fi
 
 free_port() {
   node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
@@ -53,12 +72,35 @@ start() {
   local name="$1" port="$2"
   shift 2
   mkdir -p "$tmp/$name"
+  if [ "$target" = lambda ]; then
+    start_lambda "$name" "$port" "$@"
+    return
+  fi
   (
     cd "$tmp/$name"
     exec env -i PATH="$PATH" HOME="$tmp/$name" TMPDIR="$tmp" \
       HOST=127.0.0.1 PORT="$port" DATA_DIR="$tmp/$name/data" \
       LOGIN_MAX=1000 REGISTER_MAX=1000 "$@" \
       "$tmp/local" -env-file "$tmp/$name/none.env"
+  ) >"$tmp/$name.log" 2>&1 &
+  pids+=("$!")
+}
+
+# start_lambda NAME PORT [VAR=VALUE...]: starts a lambdalocal front with the
+# same settings; the variables go to every function's environment, and the
+# secrets are generated (served through SECRETS_ARN).
+start_lambda() {
+  local name="$1" port="$2" kv
+  shift 2
+  local args=()
+  for kv in LOGIN_MAX=1000 REGISTER_MAX=1000 "$@"; do
+    args+=(-env "$kv")
+  done
+  (
+    cd "$tmp/$name"
+    exec env -i PATH="$PATH" HOME="$tmp/$name" TMPDIR="$tmp" \
+      "$tmp/lambdalocal" -bin "$bootstraps" -host 127.0.0.1 -port "$port" \
+      -data "$tmp/$name/data" "${args[@]}"
   ) >"$tmp/$name.log" 2>&1 &
   pids+=("$!")
 }
@@ -109,7 +151,7 @@ export CHAT_BASE_URL="http://127.0.0.1:$chat_port"
 wait_healthy main "$BASE_URL" "${pids[0]}"
 wait_healthy short "$SHORT_SESSION_BASE_URL" "${pids[1]}"
 wait_healthy chat "$CHAT_BASE_URL" "${pids[2]}"
-echo "contract: runners up at $BASE_URL, $SHORT_SESSION_BASE_URL and $CHAT_BASE_URL"
+echo "contract: $target runners up at $BASE_URL, $SHORT_SESSION_BASE_URL and $CHAT_BASE_URL"
 
 cd "$here"
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -119,7 +161,7 @@ fi
 
 # In the background so that a signal reaches the traps at once.
 status=0
-node --test --test-reporter=spec "$@" &
+node --test --test-concurrency=1 --test-reporter=spec "$@" &
 pids+=("$!")
 wait "$!" || status=$?
 if [ "$status" -ne 0 ]; then
