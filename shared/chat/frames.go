@@ -253,11 +253,19 @@ type State struct {
 // right after created so that any process can rebuild State.
 type meta struct {
 	Meta              bool   `json:"lcgoMeta"`
-	ResponseMessageID string `json:"responseMessageId"`
-	Sender            string `json:"sender"`
-	IconURL           string `json:"iconURL"`
-	Model             string `json:"model"`
-	Endpoint          string `json:"endpoint"`
+	ResponseMessageID string `json:"responseMessageId,omitempty"`
+	Sender            string `json:"sender,omitempty"`
+	IconURL           string `json:"iconURL,omitempty"`
+	Model             string `json:"model,omitempty"`
+	Endpoint          string `json:"endpoint,omitempty"`
+	// Abort marks the end of a job stopped from another process: each
+	// reader writes the abort frame from the frames before it, so the
+	// frame holds exactly what that reader was sent.
+	Abort *abortMark `json:"abort,omitempty"`
+}
+
+type abortMark struct {
+	Title string `json:"title"`
 }
 
 // Fold applies one frame to the state.
@@ -288,6 +296,10 @@ func (st *State) Fold(f Frame) {
 	case probe.Meta:
 		var m meta
 		_ = json.Unmarshal(f.Data, &m)
+		if m.Abort != nil {
+			st.Final = true
+			return
+		}
 		st.ResponseMessageID, st.Sender, st.IconURL, st.Model, st.Endpoint = m.ResponseMessageID, m.Sender, m.IconURL, m.Model, m.Endpoint
 	case probe.Final:
 		st.Final = true
@@ -384,6 +396,18 @@ func syncFrame(st *State) Frame {
 		ResumeState   resumeState `json:"resumeState"`
 		PendingEvents []any       `json:"pendingEvents"`
 	}{true, st.resume(), []any{}})
+}
+
+// abortMarkOf returns the abort mark of a server-only frame, or nil.
+func abortMarkOf(f Frame) *abortMark {
+	if !isMeta(f) {
+		return nil
+	}
+	var m meta
+	if json.Unmarshal(f.Data, &m) != nil {
+		return nil
+	}
+	return m.Abort
 }
 
 // isMeta reports whether a frame is for the server only.

@@ -656,40 +656,45 @@ func (s *Service) Abort(ctx context.Context, userID, id string) (string, error) 
 // it rebuilds the partial reply from the frames, stores it, and ends the
 // job; the generating process notices on its next frame and stops.
 func (s *Service) abortRemote(ctx context.Context, info *JobInfo) error {
-	st, err := s.snapshot(ctx, info.ID)
-	if err != nil {
-		return err
-	}
 	title := DefaultTitle
-	if st.UserMessage != nil {
-		if conv, err := s.store.Conversation(ctx, info.UserID, info.ID); err == nil {
-			title = conv.Title
-			parts := st.Parts()
-			if len(parts) > 0 && st.ResponseMessageID != "" {
-				now := s.clock.Now()
-				content, _ := json.Marshal(parts)
-				m := &librechat.Message{
-					ID: st.ResponseMessageID, ObjectID: s.ids.ObjectID(), ConversationID: info.ID, UserID: info.UserID,
-					ParentID: st.UserMessage.MessageID, Sender: st.Sender, Content: content, Endpoint: st.Endpoint,
-					Model: st.Model, Unfinished: true, TokenCount: EstimateTokens(partsText(parts)),
-					CreatedAt: now, UpdatedAt: now, Fields: map[string]json.RawMessage{"attachments": json.RawMessage("[]")},
-				}
-				if old, err := s.store.Message(ctx, info.UserID, info.ID, m.ID); err == nil {
-					m.ObjectID, m.CreatedAt = old.ObjectID, old.CreatedAt
-				} else if u, err := s.store.Message(ctx, info.UserID, info.ID, st.UserMessage.MessageID); err == nil && !m.CreatedAt.After(u.CreatedAt) {
-					m.CreatedAt = u.CreatedAt.Add(time.Millisecond)
-				}
-				if err := s.store.PutMessages(ctx, m); err != nil {
-					return err
-				}
-			}
-		}
+	conv, convErr := s.store.Conversation(ctx, info.UserID, info.ID)
+	if convErr == nil {
+		title = conv.Title
 	}
-	if err := s.jobs.End(ctx, info.ID, StatusAborted, abortFrame(st, title)); err != nil {
+	// Ending the job first stops the generating process's appends; the
+	// readers turn the mark into the abort frame from what they were sent,
+	// and the partial reply is rebuilt from the same, now final, frames.
+	mark := frame(meta{Meta: true, Abort: &abortMark{Title: title}})
+	if err := s.jobs.End(ctx, info.ID, StatusAborted, mark); err != nil {
 		if errors.Is(err, ErrJobEnded) {
 			return nil
 		}
 		return err
+	}
+	st, err := s.snapshot(ctx, info.ID)
+	if err != nil {
+		return err
+	}
+	if st.UserMessage != nil && convErr == nil {
+		parts := st.Parts()
+		if len(parts) > 0 && st.ResponseMessageID != "" {
+			now := s.clock.Now()
+			content, _ := json.Marshal(parts)
+			m := &librechat.Message{
+				ID: st.ResponseMessageID, ObjectID: s.ids.ObjectID(), ConversationID: info.ID, UserID: info.UserID,
+				ParentID: st.UserMessage.MessageID, Sender: st.Sender, Content: content, Endpoint: st.Endpoint,
+				Model: st.Model, Unfinished: true, TokenCount: EstimateTokens(partsText(parts)),
+				CreatedAt: now, UpdatedAt: now, Fields: map[string]json.RawMessage{"attachments": json.RawMessage("[]")},
+			}
+			if old, err := s.store.Message(ctx, info.UserID, info.ID, m.ID); err == nil {
+				m.ObjectID, m.CreatedAt = old.ObjectID, old.CreatedAt
+			} else if u, err := s.store.Message(ctx, info.UserID, info.ID, st.UserMessage.MessageID); err == nil && !m.CreatedAt.After(u.CreatedAt) {
+				m.CreatedAt = u.CreatedAt.Add(time.Millisecond)
+			}
+			if err := s.store.PutMessages(ctx, m); err != nil {
+				return err
+			}
+		}
 	}
 	return s.jobs.Remove(ctx, info.ID)
 }

@@ -52,12 +52,12 @@ func (s *Service) Stream(ctx context.Context, userID, id string, resume bool, wr
 	defer s.leave(ctx, id)
 
 	from := 0
+	st := &State{} // what this reader has been sent, folded
 	if resume {
 		n, err := s.jobs.Len(ctx, id)
 		if err != nil {
 			return notFound(err)
 		}
-		st := &State{}
 		if n > 0 {
 			stop := errors.New("stop")
 			err := s.jobs.Read(ctx, id, 0, func(i int, f Frame) error {
@@ -77,6 +77,10 @@ func (s *Service) Stream(ctx context.Context, userID, id string, resume bool, wr
 		from = n
 	}
 	err = s.jobs.Read(ctx, id, from, func(_ int, f Frame) error {
+		if mark := abortMarkOf(f); mark != nil {
+			return write(abortFrame(st, mark.Title))
+		}
+		st.Fold(f)
 		if isMeta(f) {
 			return nil
 		}
@@ -86,10 +90,11 @@ func (s *Service) Stream(ctx context.Context, userID, id string, resume bool, wr
 		return nil
 	}
 	if err == nil {
-		// Delivered to its end: like LibreChat, a finished job is gone
+		// Delivered to its end: like LibreChat, a completed job is gone
 		// once seen (a reload reads the stored messages instead). A failed
-		// one stays for its retention, for late subscribers.
-		if info, ierr := s.jobs.Info(ctx, id); ierr == nil && info.Status != StatusError {
+		// one stays for its retention, for late subscribers; an aborted one
+		// is removed by whoever stopped it, once the partial reply is saved.
+		if info, ierr := s.jobs.Info(ctx, id); ierr == nil && info.Status == StatusComplete {
 			_ = s.jobs.Remove(context.WithoutCancel(ctx), id)
 		}
 	}
