@@ -159,29 +159,29 @@ func readUntil(r *bufio.Reader, marker string) error {
 // benchChat measures the chat path against the fake provider: added time
 // to first token, frames per second of one stream, memory per 100 open
 // streams.
-func benchChat(bin, tmp string, n int, add func(k, v string)) error {
+func benchChat(bin, tmp string, n int, add func(k, v string)) ([]time.Duration, error) {
 	fake, err := startFakeProvider()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cfg := filepath.Join(tmp, "bench.yaml")
 	yaml := "version: 1.2.1\nendpoints:\n  custom:\n    - name: Bench\n      apiKey: sk-bench\n      baseURL: " + fake.url + "/v1\n      models: {default: [bench-1]}\n      titleConvo: true\n"
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
-		return err
+		return nil, err
 	}
 	p, err := startRunnerEnv(bin, filepath.Join(tmp, "chat"), "CONFIG_PATH="+cfg, "LIMIT_CONCURRENT_MESSAGES=false")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer p.stop()
 	b := &chatBench{p: p, fake: fake, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}}
 	reg := `{"name":"Chat Bench","username":"chatbench","email":"chat@example.com","password":"Password123!","confirm_password":"Password123!"}`
 	if resp, err := b.post("/api/auth/register", reg); err != nil || resp.StatusCode != 200 {
-		return fmt.Errorf("register: %v %v", resp, err)
+		return nil, fmt.Errorf("register: %v %v", resp, err)
 	}
 	resp, err := b.post("/api/auth/login", `{"email":"chat@example.com","password":"Password123!"}`)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var login struct{ Token string }
 	_ = json.NewDecoder(resp.Body).Decode(&login)
@@ -195,14 +195,14 @@ func benchChat(bin, tmp string, n int, add func(k, v string)) error {
 		key := fmt.Sprintf("ttft %d", i)
 		r, body, err := b.start(key)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := readUntil(r, `"on_context_usage"`); err != nil {
-			return err
+			return nil, err
 		}
 		close(fake.gate(key))
 		if err := readUntil(r, `"on_message_delta"`); err != nil {
-			return err
+			return nil, err
 		}
 		t1 := time.Now()
 		fake.mu.Lock()
@@ -212,7 +212,6 @@ func benchChat(bin, tmp string, n int, add func(k, v string)) error {
 		_ = readUntil(r, `"final":true`)
 		body.Close()
 	}
-	add("time to first token added over the provider", fmt.Sprintf("p50 %s, p99 %s (%d chats)", ms(pct(added, 50)), ms(pct(added, 99)), n))
 
 	// Frames per second of one stream.
 	fake.mu.Lock()
@@ -220,21 +219,21 @@ func benchChat(bin, tmp string, n int, add func(k, v string)) error {
 	fake.mu.Unlock()
 	r, body, err := b.start("fps")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := readUntil(r, `"on_context_usage"`); err != nil {
-		return err
+		return nil, err
 	}
 	close(fake.gate("fps"))
 	if err := readUntil(r, `"on_message_delta"`); err != nil {
-		return err
+		return nil, err
 	}
 	t0 := time.Now()
 	frames := 1
 	for {
 		line, err := r.ReadString('\n')
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if strings.Contains(line, `"on_message_delta"`) {
 			frames++
@@ -256,15 +255,15 @@ func benchChat(bin, tmp string, n int, add func(k, v string)) error {
 		key := fmt.Sprintf("mem %d", i)
 		r, body, err := b.start(key)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		open = append(open, body)
 		if err := readUntil(r, `"on_context_usage"`); err != nil {
-			return err
+			return nil, err
 		}
 		close(fake.gate(key))
 		if err := readUntil(r, `"on_message_delta"`); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	after := rssKiB(p.cmd.Process.Pid)
@@ -274,7 +273,7 @@ func benchChat(bin, tmp string, n int, add func(k, v string)) error {
 	for _, c := range open {
 		c.Close()
 	}
-	return nil
+	return added, nil
 }
 
 func rssKiB(pid int) int {
