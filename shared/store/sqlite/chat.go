@@ -301,36 +301,14 @@ func (s *Store) ListConversations(ctx context.Context, userID string, q librecha
 	if err != nil {
 		return nil, nil, invalid(op, err.Error())
 	}
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	out, more, err := page(ctx, s.r, query, args, limit, q.Search, func(sc scanner) (string, func() (*librechat.Conversation, error), error) {
+		r, err := scanConversationRow(sc)
+		if err != nil {
+			return "", nil, err
+		}
+		return r.c.Title, r.decode, nil
+	})
 	if err != nil {
-		return nil, nil, other(op, err)
-	}
-	defer rows.Close()
-	needle := strings.ToLower(q.Search)
-	out := make([]*librechat.Conversation, 0, min(limit, defaultPageSize))
-	more := false
-	for rows.Next() {
-		r, err := scanConversationRow(rows)
-		if err != nil {
-			return nil, nil, other(op, err)
-		}
-		if needle != "" && !strings.Contains(strings.ToLower(r.c.Title), needle) {
-			continue
-		}
-		if len(out) == limit {
-			more = true
-			break
-		}
-		c, err := r.decode()
-		if err != nil {
-			return nil, nil, other(op, err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, other(op, err)
-	}
-	if err := rows.Close(); err != nil {
 		return nil, nil, other(op, err)
 	}
 	if !more {
@@ -338,6 +316,45 @@ func (s *Store) ListConversations(ctx context.Context, userID string, q librecha
 	}
 	last := out[len(out)-1]
 	return out, &librechat.Cursor{Key: order.key(last), ID: last.ID}, nil
+}
+
+// page runs a list query and keeps the rows whose title contains search
+// (case-insensitively; every row when search is empty) up to limit,
+// reporting whether another matching row follows. scan reads a row's title
+// and returns how to decode the rest, so rows beyond the page are never
+// decoded.
+func page[T any](ctx context.Context, db *sql.DB, query string, args []any, limit int, search string,
+	scan func(scanner) (string, func() (T, error), error)) ([]T, bool, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	needle := strings.ToLower(search)
+	out := make([]T, 0, min(limit, defaultPageSize))
+	more := false
+	for rows.Next() {
+		title, decode, err := scan(rows)
+		if err != nil {
+			return nil, false, err
+		}
+		if needle != "" && !strings.Contains(strings.ToLower(title), needle) {
+			continue
+		}
+		if len(out) == limit {
+			more = true
+			break
+		}
+		v, err := decode()
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	return out, more, rows.Close()
 }
 
 // DeleteConversation removes the conversation, its tag rows and its

@@ -434,36 +434,14 @@ func (s *Store) Shares(ctx context.Context, userID string, q librechat.ShareQuer
 	if err != nil {
 		return nil, nil, invalid(op, err.Error())
 	}
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	out, more, err := page(ctx, s.r, query, args, limit, q.Search, func(sc scanner) (string, func() (*librechat.SharedLink, error), error) {
+		r, err := scanShareRow(sc)
+		if err != nil {
+			return "", nil, err
+		}
+		return r.s.Title, r.decode, nil
+	})
 	if err != nil {
-		return nil, nil, other(op, err)
-	}
-	defer rows.Close()
-	needle := strings.ToLower(q.Search)
-	out := make([]*librechat.SharedLink, 0, min(limit, defaultPageSize))
-	more := false
-	for rows.Next() {
-		r, err := scanShareRow(rows)
-		if err != nil {
-			return nil, nil, other(op, err)
-		}
-		if needle != "" && !strings.Contains(strings.ToLower(r.s.Title), needle) {
-			continue
-		}
-		if len(out) == limit {
-			more = true
-			break
-		}
-		sl, err := r.decode()
-		if err != nil {
-			return nil, nil, other(op, err)
-		}
-		out = append(out, sl)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, other(op, err)
-	}
-	if err := rows.Close(); err != nil {
 		return nil, nil, other(op, err)
 	}
 	if !more {
