@@ -111,34 +111,46 @@ func (s *Store) CreateGroup(ctx context.Context, g *librechat.Group) error {
 			return fail(op, err)
 		}
 		claim := s.holdItem(groupNameKey(g.Name), "groupname", g.ID)
-		it := groupItem(g, newGen(), newGen())
-		ge := newExpr()
-		gcond := "attribute_not_exists(" + ge.n(AttrPK) + ")"
-		if s.tx {
-			err := s.transact(ctx, []types.TransactWriteItem{txPut(s.table, claim, ne, ncond), txPut(s.table, it, ge, gcond)})
-			if cerr, ok := err.(*canceledError); ok {
-				if cerr.failedAt(1) {
-					return conflict(op, "a group with this id already exists")
-				}
-				continue
-			}
-			return fail(op, err)
+		retry, err := s.createClaimed(ctx, op, claim, ne, ncond, prior, groupItem(g, newGen(), newGen()), "a group")
+		if !retry {
+			return err
 		}
-		if err := s.put(ctx, claim, ne, ncond); err == errCondition {
-			continue
-		} else if err != nil {
-			return fail(op, err)
-		}
-		if err := s.put(ctx, it, ge, gcond); err != nil {
-			s.release(ctx, claim, prior)
-			if err == errCondition {
-				return conflict(op, "a group with this id already exists")
-			}
-			return fail(op, err)
-		}
-		return nil
 	}
 	return busy(op)
+}
+
+// createClaimed writes a name claim held with (ne, ncond) and the new item
+// it names (conditional on the item's key being new): in one transaction,
+// or the claim first and the item after, releasing the claim when the item
+// cannot be written. retry reports that another writer took the claim in
+// between, so the caller holds it again; what names the item in the
+// conflict message.
+func (s *Store) createClaimed(ctx context.Context, op string, claim item, ne *expr, ncond string, prior, it item, what string) (retry bool, err error) {
+	ie := newExpr()
+	icond := "attribute_not_exists(" + ie.n(AttrPK) + ")"
+	if s.tx {
+		err := s.transact(ctx, []types.TransactWriteItem{txPut(s.table, claim, ne, ncond), txPut(s.table, it, ie, icond)})
+		if cerr, ok := err.(*canceledError); ok {
+			if cerr.failedAt(1) {
+				return false, conflict(op, what+" with this id already exists")
+			}
+			return true, nil
+		}
+		return false, fail(op, err)
+	}
+	if err := s.put(ctx, claim, ne, ncond); err == errCondition {
+		return true, nil
+	} else if err != nil {
+		return false, fail(op, err)
+	}
+	if err := s.put(ctx, it, ie, icond); err != nil {
+		s.release(ctx, claim, prior)
+		if err == errCondition {
+			return false, conflict(op, what+" with this id already exists")
+		}
+		return false, fail(op, err)
+	}
+	return false, nil
 }
 
 // UpdateGroup replaces the group if it did not change since it was read.
@@ -565,31 +577,10 @@ func (s *Store) CreateModelConfig(ctx context.Context, c *librechat.ModelConfig)
 			return fail(op, err)
 		}
 		claim := s.holdItem(nk, "modelconfigname", c.ID)
-		ce := newExpr()
-		ccond := "attribute_not_exists(" + ce.n(AttrPK) + ")"
-		if s.tx {
-			err := s.transact(ctx, []types.TransactWriteItem{txPut(s.table, claim, ne, ncond), txPut(s.table, it, ce, ccond)})
-			if cerr, ok := err.(*canceledError); ok {
-				if cerr.failedAt(1) {
-					return conflict(op, "a model configuration with this id already exists")
-				}
-				continue
-			}
-			return fail(op, err)
+		retry, err := s.createClaimed(ctx, op, claim, ne, ncond, prior, it, "a model configuration")
+		if !retry {
+			return err
 		}
-		if err := s.put(ctx, claim, ne, ncond); err == errCondition {
-			continue
-		} else if err != nil {
-			return fail(op, err)
-		}
-		if err := s.put(ctx, it, ce, ccond); err != nil {
-			s.release(ctx, claim, prior)
-			if err == errCondition {
-				return conflict(op, "a model configuration with this id already exists")
-			}
-			return fail(op, err)
-		}
-		return nil
 	}
 	return busy(op)
 }
