@@ -28,6 +28,9 @@ type JobInfo struct {
 	UserID    string    `json:"userId"`
 	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Beat is when the process generating the job last said it was alive
+	// (see Touch); zero until then.
+	Beat time.Time `json:"beat,omitzero"`
 	// Request is the accepted start request, kept so that a process other
 	// than the one that accepted it can run the generation (see Claim).
 	Request json.RawMessage `json:"request,omitempty"`
@@ -55,6 +58,9 @@ type Jobs interface {
 	// Claim reports true to exactly one caller for each job: the process
 	// that will run its generation.
 	Claim(ctx context.Context, id string) (bool, error)
+	// Touch records that the generating process is alive at at (JobInfo.Beat),
+	// or fails with ErrJobEnded when the job is no longer running.
+	Touch(ctx context.Context, id string, at time.Time) error
 	// Append adds a frame to a running job, or fails with ErrJobEnded.
 	Append(ctx context.Context, id string, f Frame) error
 	// End appends the frames and sets the final status in one step, only

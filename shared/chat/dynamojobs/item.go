@@ -38,6 +38,7 @@ const (
 	aEndN    = "e"    // how many frames the winning End added
 	aCreated = "created"
 	aClaimed = "claimed"
+	aBeat    = "beat"
 	aEnded   = "ended"
 	aAt      = "at"
 	aPrevGen = "pgen" // the previous generation of the id, for its readers

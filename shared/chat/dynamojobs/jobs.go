@@ -1,6 +1,8 @@
 package dynamojobs
 
 import (
+	"time"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -149,6 +151,11 @@ func (j *Jobs) Info(ctx context.Context, id string) (*chat.JobInfo, error) {
 			return nil, librechat.Wrap(librechat.KindOther, op, err)
 		}
 	}
+	if b := getStr(it, aBeat); b != "" {
+		if err := info.Beat.UnmarshalText([]byte(b)); err != nil {
+			return nil, librechat.Wrap(librechat.KindOther, op, err)
+		}
+	}
 	req, err := j.get(ctx, jobPK(id), reqSK(getStr(it, aGen)))
 	if err != nil {
 		return nil, fail(ctx, op, err)
@@ -208,6 +215,34 @@ func (j *Jobs) ended(ctx context.Context, op, id string) error {
 		return gone(op)
 	}
 	return chat.ErrJobEnded
+}
+
+// Touch implements chat.Jobs: a conditional update of the running job's
+// beat.
+func (j *Jobs) Touch(ctx context.Context, id string, at time.Time) error {
+	const op = "dynamojobs.Touch"
+	if !validID(id) {
+		return gone(op)
+	}
+	beat, err := at.MarshalText()
+	if err != nil {
+		return librechat.Wrap(librechat.KindInvalid, op, err)
+	}
+	_, err = j.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &j.table,
+		Key:                       keyOf(jobPK(id), infoSK()),
+		UpdateExpression:          aws.String("SET #b = :b"),
+		ConditionExpression:       aws.String("#st = :running AND #ttl > :now"),
+		ExpressionAttributeNames:  map[string]string{"#b": aBeat, "#st": aStatus, "#ttl": aTTL},
+		ExpressionAttributeValues: item{":b": sv(string(beat)), ":running": sv(chat.StatusRunning), ":now": nv(j.now().Unix())},
+	})
+	if awsutil.IsConditionFailed(err) {
+		return j.ended(ctx, op, id)
+	}
+	if err != nil {
+		return fail(ctx, op, err)
+	}
+	return nil
 }
 
 // Append implements chat.Jobs: the conditional update that takes the next

@@ -66,6 +66,7 @@ func run(t *testing.T, open func(t *testing.T) (chat.Jobs, chat.Jobs)) {
 		{"CreateReplacesEnded", testCreateReplacesEnded},
 		{"ClaimOnce", testClaimOnce},
 		{"ClaimEndedOrUnknown", testClaimEndedOrUnknown},
+		{"Touch", testTouch},
 		{"AppendEndOrder", testAppendEndOrder},
 		{"AfterEnd", testAfterEnd},
 		{"EndInvalidStatus", testEndInvalidStatus},
@@ -421,6 +422,50 @@ func testAppendEndOrder(t *testing.T, w, r chat.Jobs) {
 		t.Fatalf("status = %q, want complete", info.Status)
 	}
 	checkRecs(t, "Read", readAll(t, ctx, r, id, 0), 0, append(frames(0, 5), final...))
+}
+
+func testTouch(t *testing.T, w, r chat.Jobs) {
+	ctx := testCtx(t)
+	id := newID("job")
+	create(t, ctx, w, id, newID("user"))
+	info, err := r.Info(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !info.Beat.IsZero() {
+		t.Fatalf("Beat of a new job = %v, want zero", info.Beat)
+	}
+	first := time.Date(2025, 3, 4, 5, 6, 7, 123456000, time.UTC)
+	for _, at := range []time.Time{first, first.Add(1500 * time.Millisecond)} {
+		if err := w.Touch(ctx, id, at); err != nil {
+			t.Fatalf("Touch: %v", err)
+		}
+		info, err := r.Info(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !info.Beat.Equal(at) || info.Status != chat.StatusRunning {
+			t.Fatalf("after Touch(%v): Beat %v, status %q", at, info.Beat, info.Status)
+		}
+	}
+	appendAll(t, ctx, w, id, frames(0, 2))
+	end(t, ctx, r, id, chat.StatusAborted, frame(2))
+	wantEnded(t, "Touch after End", w.Touch(ctx, id, first.Add(time.Hour)))
+	info, err = r.Info(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Status != chat.StatusAborted || !info.Beat.Equal(first.Add(1500*time.Millisecond)) {
+		t.Fatalf("a Touch after End changed the job: %+v", info)
+	}
+	checkRecs(t, "frames after Touch", readAll(t, ctx, r, id, 0), 0, frames(0, 3))
+	wantEnded(t, "Touch(unknown)", w.Touch(ctx, newID("nosuch"), first))
+
+	// A new job under the same id starts without a beat.
+	create(t, ctx, r, id, newID("user"))
+	if info, err := w.Info(ctx, id); err != nil || !info.Beat.IsZero() {
+		t.Fatalf("Info of the replacing job = %+v, %v; want no beat", info, err)
+	}
 }
 
 func testAfterEnd(t *testing.T, w, r chat.Jobs) {

@@ -139,6 +139,21 @@ func (s *Jobs) Claim(_ context.Context, id string) (bool, error) {
 	return true, nil
 }
 
+// Touch implements chat.Jobs.
+func (s *Jobs) Touch(_ context.Context, id string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j := s.lookup(id)
+	if j == nil {
+		return gone("memjobs.Touch")
+	}
+	if j.ended {
+		return chat.ErrJobEnded
+	}
+	j.info.Beat = at
+	return nil
+}
+
 // Append implements chat.Jobs.
 func (s *Jobs) Append(_ context.Context, id string, f chat.Frame) error {
 	f.Data = bytes.Clone(f.Data)

@@ -3,7 +3,7 @@
 //
 // Key layout, with P the configured prefix:
 //
-//	P job:{ID}     hash: id, user, status, created, request, gen, n (frames), claimed
+//	P job:{ID}     hash: id, user, status, created, request, gen, n (frames), claimed, beat
 //	P frames:{ID}  stream: the frames of the job, then one end marker
 //	P user:USER    sorted set: the user's job ids, scored by their gen
 //
@@ -157,6 +157,15 @@ if st ~= 'running' then return 0 end
 return redis.call('HSETNX', KEYS[1], 'claimed', 1)
 `)
 
+// touchScript: KEYS info; ARGV beat. Returns -1 (no job), 0 (ended) or 1.
+var touchScript = redis.NewScript(`
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st then return -1 end
+if st ~= 'running' then return 0 end
+redis.call('HSET', KEYS[1], 'beat', ARGV[1])
+return 1
+`)
+
 // appendScript: KEYS info, stream; ARGV event, data, running ttl.
 // Returns -1 (no job), 0 (ended) or 1.
 var appendScript = redis.NewScript(`
@@ -250,7 +259,7 @@ func (s *Jobs) Create(ctx context.Context, info chat.JobInfo) error {
 
 // Info implements chat.Jobs.
 func (s *Jobs) Info(ctx context.Context, id string) (*chat.JobInfo, error) {
-	v, err := s.rdb.HMGet(ctx, s.infoKey(id), "user", "status", "created", "request").Result()
+	v, err := s.rdb.HMGet(ctx, s.infoKey(id), "user", "status", "created", "request", "beat").Result()
 	if err != nil {
 		return nil, unavailable("redisjobs.Info", err)
 	}
@@ -265,6 +274,11 @@ func (s *Jobs) Info(ctx context.Context, id string) (*chat.JobInfo, error) {
 	}
 	if r := str(v[3]); r != "" {
 		info.Request = json.RawMessage(r)
+	}
+	if b := str(v[4]); b != "" {
+		if err := info.Beat.UnmarshalText([]byte(b)); err != nil {
+			return nil, librechat.Wrap(librechat.KindOther, "redisjobs.Info", err)
+		}
 	}
 	return info, nil
 }
@@ -285,6 +299,25 @@ func (s *Jobs) Claim(ctx context.Context, id string) (bool, error) {
 		return false, notFound()
 	}
 	return n == 1, nil
+}
+
+// Touch implements chat.Jobs.
+func (s *Jobs) Touch(ctx context.Context, id string, at time.Time) error {
+	beat, err := at.MarshalText()
+	if err != nil {
+		return librechat.Wrap(librechat.KindInvalid, "redisjobs.Touch", err)
+	}
+	n, err := touchScript.Run(ctx, s.rdb, []string{s.infoKey(id)}, string(beat)).Int64()
+	if err != nil {
+		return unavailable("redisjobs.Touch", err)
+	}
+	switch n {
+	case 1:
+		return nil
+	case 0:
+		return chat.ErrJobEnded
+	}
+	return gone("redisjobs.Touch")
 }
 
 // Append implements chat.Jobs.
