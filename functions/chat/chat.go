@@ -106,7 +106,7 @@ func Service(a *app.App, opts Options) (*chatsvc.Service, error) {
 	}
 	return chatsvc.New(a.Store, jobs, providers, a.Config, a.Clock, a.IDs, a.Log, chatsvc.Options{
 		Deferred: opts.Deferred, MaxConcurrent: max, Policy: policy,
-		Attachments: attachments,
+		Attachments: attachments, Heartbeat: a.Config.StreamHeartbeat, StaleAfter: a.Config.StreamStaleAfter,
 	}), nil
 }
 

@@ -49,6 +49,7 @@ func (s *Service) generate(id string) {
 		s.mu.Unlock()
 		close(r.done)
 	}()
+	go s.heartbeat(ctx, r)
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("chat: generation panicked", "job", id, "panic", fmt.Sprint(p))
@@ -654,8 +655,19 @@ func (s *Service) Abort(ctx context.Context, userID, id string) (string, error) 
 
 // abortRemote ends a job generating in another process (or not started):
 // it rebuilds the partial reply from the frames, stores it, and ends the
-// job; the generating process notices on its next frame and stops.
+// job; the generating process notices on its next frame (or beat) and stops.
 func (s *Service) abortRemote(ctx context.Context, info *JobInfo) error {
+	ended, err := s.endAborted(ctx, info)
+	if err != nil || !ended {
+		return err
+	}
+	return s.jobs.Remove(ctx, info.ID)
+}
+
+// endAborted ends a job of another process as aborted and stores the
+// reply so far, marked unfinished. It reports false when the job had
+// already ended.
+func (s *Service) endAborted(ctx context.Context, info *JobInfo) (bool, error) {
 	title := DefaultTitle
 	conv, convErr := s.store.Conversation(ctx, info.UserID, info.ID)
 	if convErr == nil {
@@ -667,36 +679,41 @@ func (s *Service) abortRemote(ctx context.Context, info *JobInfo) error {
 	mark := frame(meta{Meta: true, Abort: &abortMark{Title: title}})
 	if err := s.jobs.End(ctx, info.ID, StatusAborted, mark); err != nil {
 		if errors.Is(err, ErrJobEnded) {
-			return nil
+			return false, nil
 		}
-		return err
+		return false, err
 	}
 	st, err := s.snapshot(ctx, info.ID)
 	if err != nil {
-		return err
+		return true, err
 	}
-	if st.UserMessage != nil && convErr == nil {
-		parts := st.Parts()
-		if len(parts) > 0 && st.ResponseMessageID != "" {
-			now := s.clock.Now()
-			content, _ := json.Marshal(parts)
-			m := &librechat.Message{
-				ID: st.ResponseMessageID, ObjectID: s.ids.ObjectID(), ConversationID: info.ID, UserID: info.UserID,
-				ParentID: st.UserMessage.MessageID, Sender: st.Sender, Content: content, Endpoint: st.Endpoint,
-				Model: st.Model, Unfinished: true, TokenCount: EstimateTokens(partsText(parts)),
-				CreatedAt: now, UpdatedAt: now, Fields: map[string]json.RawMessage{"attachments": json.RawMessage("[]")},
-			}
-			if old, err := s.store.Message(ctx, info.UserID, info.ID, m.ID); err == nil {
-				m.ObjectID, m.CreatedAt = old.ObjectID, old.CreatedAt
-			} else if u, err := s.store.Message(ctx, info.UserID, info.ID, st.UserMessage.MessageID); err == nil && !m.CreatedAt.After(u.CreatedAt) {
-				m.CreatedAt = u.CreatedAt.Add(time.Millisecond)
-			}
-			if err := s.store.PutMessages(ctx, m); err != nil {
-				return err
-			}
+	if st.UserMessage == nil || convErr != nil {
+		return true, nil
+	}
+	parts := st.Parts()
+	if len(parts) == 0 || st.ResponseMessageID == "" {
+		return true, nil
+	}
+	now := s.clock.Now()
+	content, _ := json.Marshal(parts)
+	m := &librechat.Message{
+		ID: st.ResponseMessageID, ObjectID: s.ids.ObjectID(), ConversationID: info.ID, UserID: info.UserID,
+		ParentID: st.UserMessage.MessageID, Sender: st.Sender, Content: content, Endpoint: st.Endpoint,
+		Model: st.Model, Unfinished: true, TokenCount: EstimateTokens(partsText(parts)),
+		CreatedAt: now, UpdatedAt: now, Fields: map[string]json.RawMessage{"attachments": json.RawMessage("[]")},
+	}
+	if old, err := s.store.Message(ctx, info.UserID, info.ID, m.ID); err == nil {
+		if !old.Unfinished && !old.Error {
+			// Stored whole (the generation saved its reply and stopped
+			// before its final frame), or a reply being continued: the
+			// stored message stands.
+			return true, nil
 		}
+		m.ObjectID, m.CreatedAt = old.ObjectID, old.CreatedAt
+	} else if u, err := s.store.Message(ctx, info.UserID, info.ID, st.UserMessage.MessageID); err == nil && !m.CreatedAt.After(u.CreatedAt) {
+		m.CreatedAt = u.CreatedAt.Add(time.Millisecond)
 	}
-	return s.jobs.Remove(ctx, info.ID)
+	return true, s.store.PutMessages(ctx, m)
 }
 
 // snapshot folds the job's frames so far.

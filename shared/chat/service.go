@@ -92,6 +92,12 @@ type Options struct {
 	// TitleWait bounds how long the final frame waits for a title still
 	// being generated (default 3 s).
 	TitleWait time.Duration
+	// Heartbeat is how often a generating process records on its job that
+	// it is alive, and how often readers check (default 5 s).
+	Heartbeat time.Duration
+	// StaleAfter is how long a running job may go without a beat before
+	// it is ended as interrupted (default 30 s; at least three heartbeats).
+	StaleAfter time.Duration
 }
 
 // Service runs chat generation. Build one per process with New.
@@ -118,6 +124,13 @@ func New(store Store, jobs Jobs, providers Providers, cfg *config.Config, clock 
 	if opts.TitleWait <= 0 {
 		opts.TitleWait = 3 * time.Second
 	}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = 5 * time.Second
+	}
+	if opts.StaleAfter <= 0 {
+		opts.StaleAfter = 30 * time.Second
+	}
+	opts.StaleAfter = max(opts.StaleAfter, 3*opts.Heartbeat)
 	return &Service{
 		store: store, jobs: jobs, providers: providers, cfg: cfg, clock: clock, ids: ids,
 		log: log, opts: opts, runs: map[string]*run{},
@@ -266,7 +279,7 @@ func (s *Service) Start(ctx context.Context, userID, endpoint string, body []byt
 		return "", err
 	}
 	if s.opts.MaxConcurrent > 0 {
-		active, err := s.jobs.Active(ctx, userID)
+		active, err := s.live(ctx, userID)
 		if err != nil {
 			return "", err
 		}
@@ -279,7 +292,11 @@ func (s *Service) Start(ctx context.Context, userID, endpoint string, body []byt
 
 	req, _ := json.Marshal(request{UserID: userID, Endpoint: endpoint, ConversationID: convID, NewConversation: isNew, Payload: body, System: system})
 	info := JobInfo{ID: convID, UserID: userID, Status: StatusRunning, CreatedAt: s.clock.Now(), Request: req}
-	if err := s.jobs.Create(ctx, info); err != nil {
+	err := s.jobs.Create(ctx, info)
+	if librechat.IsConflict(err) && s.settleConflict(ctx, convID) {
+		err = s.jobs.Create(ctx, info)
+	}
+	if err != nil {
 		if librechat.IsConflict(err) {
 			return "", &RequestError{Status: 409, Body: map[string]any{
 				"error": "A response is already being generated for this conversation.",
@@ -291,6 +308,17 @@ func (s *Service) Start(ctx context.Context, userID, endpoint string, body []byt
 		s.Launch(convID)
 	}
 	return convID, nil
+}
+
+// settleConflict ends the running job in the way of a new one if it is
+// stale, and reports whether it did.
+func (s *Service) settleConflict(ctx context.Context, id string) bool {
+	info, err := s.jobs.Info(ctx, id)
+	if err != nil || !s.stale(info) {
+		return false
+	}
+	info, err = s.settle(ctx, info)
+	return librechat.IsNotFound(err) || (err == nil && info.Status != StatusRunning)
 }
 
 func jsonProblem(err error) string {

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 
 	"github.com/lcgo/lcgo/shared/librechat"
@@ -36,8 +37,10 @@ func (s *Service) Stream(ctx context.Context, userID, id string, resume bool, wr
 	if err != nil {
 		return err
 	}
+	claimed := false
 	if s.opts.Deferred && info.Status == StatusRunning {
 		if ok, err := s.jobs.Claim(ctx, id); err == nil && ok {
+			claimed = true
 			r := make(chan struct{})
 			go func() {
 				defer close(r)
@@ -46,6 +49,14 @@ func (s *Service) Stream(ctx context.Context, userID, id string, resume bool, wr
 			// This invocation is the generation's host: it must not return
 			// before the generation ends, whether or not the client stays.
 			defer func() { <-r }()
+		}
+	}
+	if !claimed {
+		if info, err = s.settle(ctx, info); err != nil {
+			return notFound(err)
+		}
+		if info.Status == StatusRunning && s.localRun(id) == nil {
+			defer s.watch(ctx, id)()
 		}
 	}
 	s.enter(id)
@@ -59,8 +70,15 @@ func (s *Service) Stream(ctx context.Context, userID, id string, resume bool, wr
 			return notFound(err)
 		}
 		if n > 0 {
+			// The state so far, up to the job's last frame if it has
+			// ended: that one is sent as it is, after the sync frame.
 			stop := errors.New("stop")
+			from = n
 			err := s.jobs.Read(ctx, id, 0, func(i int, f Frame) error {
+				if terminal(f) {
+					from = i
+					return stop
+				}
 				st.Fold(f)
 				if i >= n-1 {
 					return stop
@@ -74,7 +92,6 @@ func (s *Service) Stream(ctx context.Context, userID, id string, resume bool, wr
 		if err := write(syncFrame(st)); err != nil {
 			return err
 		}
-		from = n
 	}
 	err = s.jobs.Read(ctx, id, from, func(_ int, f Frame) error {
 		if mark := abortMarkOf(f); mark != nil {
@@ -113,6 +130,21 @@ func (s *Service) removeIfWatched(id string) {
 	if watched {
 		_ = s.jobs.Remove(context.Background(), id)
 	}
+}
+
+// terminal reports whether f ends a job's frames: the final frame, an
+// error, or an abort mark.
+func terminal(f Frame) bool {
+	if f.Event == "error" {
+		return true
+	}
+	if isMeta(f) {
+		return abortMarkOf(f) != nil
+	}
+	var probe struct {
+		Final bool `json:"final"`
+	}
+	return json.Unmarshal(f.Data, &probe) == nil && probe.Final
 }
 
 func notFound(err error) error {
@@ -161,6 +193,9 @@ type StatusAnswer struct {
 // there is none (or it is another user's).
 func (s *Service) Status(ctx context.Context, userID, id string) (*StatusAnswer, error) {
 	info, err := s.owned(ctx, userID, id)
+	if err == nil {
+		info, err = s.settle(ctx, info)
+	}
 	if librechat.IsNotFound(err) {
 		return &StatusAnswer{}, nil
 	}
@@ -181,13 +216,38 @@ func (s *Service) Status(ctx context.Context, userID, id string) (*StatusAnswer,
 	}, nil
 }
 
-// Active lists the ids of the user's running jobs.
+// Active lists the ids of the user's running jobs. Stale ones are ended
+// on the way and left out.
 func (s *Service) Active(ctx context.Context, userID string) ([]string, error) {
-	ids, err := s.jobs.Active(ctx, userID)
+	ids, err := s.live(ctx, userID)
 	if ids == nil {
 		ids = []string{}
 	}
 	return ids, err
+}
+
+// live is Jobs.Active without the stale jobs, which it ends.
+func (s *Service) live(ctx context.Context, userID string) ([]string, error) {
+	ids, err := s.jobs.Active(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := ids[:0:0]
+	for _, id := range ids {
+		info, err := s.jobs.Info(ctx, id)
+		if err == nil && info.UserID == userID {
+			info, err = s.settle(ctx, info)
+		}
+		switch {
+		case librechat.IsNotFound(err):
+			continue
+		case err != nil:
+			return nil, err
+		case info.Status == StatusRunning:
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }
 
 // Running reports whether the user has a running job for the conversation.

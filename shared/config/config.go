@@ -47,8 +47,13 @@ type Config struct {
 	// (default 2): running chat generations per user.
 	ConcurrentMessages   bool
 	ConcurrentMessageMax int
-	CredsKey             string // CREDS_KEY: 64 hex characters, the AES-256 key for user-provided API keys
-	Providers            Providers
+	// STREAM_HEARTBEAT (default 5 s) and STREAM_STALE_AFTER (default 30 s),
+	// in milliseconds: how often a generating process marks its job alive,
+	// and how long a running job may go unmarked before any process ends
+	// it as interrupted (its process was killed or timed out).
+	StreamHeartbeat, StreamStaleAfter time.Duration
+	CredsKey                          string // CREDS_KEY: 64 hex characters, the AES-256 key for user-provided API keys
+	Providers                         Providers
 
 	// File is the parsed librechat.yaml (zero value when there is none).
 	File File

@@ -98,6 +98,8 @@ func Load(getenv func(string) (string, bool)) (*Config, error) {
 	}
 	c.ConcurrentMessages = e.boolean("LIMIT_CONCURRENT_MESSAGES", true)
 	c.ConcurrentMessageMax = e.integer("CONCURRENT_MESSAGE_MAX", 2, 1)
+	c.StreamHeartbeat = e.millis("STREAM_HEARTBEAT", 5*time.Second)
+	c.StreamStaleAfter = e.millis("STREAM_STALE_AFTER", 30*time.Second)
 
 	c.CredsKey = e.str("CREDS_KEY", "")
 	if c.CredsKey != "" {
