@@ -52,10 +52,12 @@
 //	Entry       {"id","actor","action","target","detail","createdAt"}
 //
 // limit is 1 to 100 (default 25); cursor is the nextCursor of the page
-// before. Errors are {"error": msg, "message": msg} with 400 for malformed
-// input (unknown or duplicate fields, wrong types, over-long values, bad ids,
-// an invalid spec — the message names the field), 404 for an unknown id, 409
-// for a taken name or the last admin, 415 for a body that is not JSON.
+// before, signed for that list and the admin it was given to (any other
+// cursor is 400 "Invalid cursor"). Errors are {"error": msg, "message": msg}
+// with 400 for malformed input (unknown or duplicate fields, wrong types,
+// over-long values, bad ids, an invalid spec — the message names the field),
+// 404 for an unknown id, 409 for a taken name or the last admin, 415 for a
+// body that is not JSON.
 //
 // Audit actions and their targets: user.role, user.disable, user.enable,
 // user.update (role and disabled at once) → user id; group.create,
@@ -101,10 +103,10 @@ package admin
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"strconv"
@@ -115,6 +117,7 @@ import (
 
 	"github.com/lcgo/lcgo/shared/app"
 	"github.com/lcgo/lcgo/shared/auth"
+	"github.com/lcgo/lcgo/shared/cursor"
 	"github.com/lcgo/lcgo/shared/httpx"
 	"github.com/lcgo/lcgo/shared/librechat"
 )
@@ -148,8 +151,9 @@ type store interface {
 }
 
 type handler struct {
-	app   *app.App
-	store store
+	app     *app.App
+	store   store
+	cursors *cursor.Codec // signs the lists' nextCursor
 }
 
 // New builds the admin area.
@@ -161,7 +165,7 @@ func New(a *app.App) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &handler{app: a, store: a.Store}
+	h := &handler{app: a, store: a.Store, cursors: cursor.FromSecrets(a.Config.Auth.JWTSecret, a.Config.CredsKey)}
 	m := http.NewServeMux()
 	h.routes(m)
 	m.HandleFunc("/", httpx.NotFound)
@@ -169,7 +173,7 @@ func New(a *app.App) (http.Handler, error) {
 }
 
 func (h *handler) routes(m *http.ServeMux) {
-	m.HandleFunc("GET /api/admin/users", h.listUsers)
+	m.HandleFunc("GET /api/admin/users", h.paged(cursorUsers, h.listUsers))
 	m.HandleFunc("GET /api/admin/users/{id}", h.getUser)
 	m.HandleFunc("PATCH /api/admin/users/{id}", h.patchUser)
 
@@ -188,7 +192,7 @@ func (h *handler) routes(m *http.ServeMux) {
 	m.HandleFunc("PUT /api/admin/model-configs/{id}", h.putModelConfig)
 	m.HandleFunc("DELETE /api/admin/model-configs/{id}", h.deleteModelConfig)
 
-	m.HandleFunc("GET /api/admin/audit", h.listAudit)
+	m.HandleFunc("GET /api/admin/audit", h.paged(cursorAudit, h.listAudit))
 }
 
 // isAdmin reports whether a role is the admin role (as the config area
@@ -256,7 +260,38 @@ func pathID(r *http.Request, name, what string) (string, error) {
 	return id, nil
 }
 
-// page reads ?cursor= and ?limit=.
+// Cursor kinds of the lists (see package cursor: a cursor is signed and
+// bound to the admin it was given to and to its list).
+const (
+	cursorUsers = "admin-users"
+	cursorAudit = "audit"
+)
+
+// pager is what page and nextCursor need to read and sign the cursors of
+// one list; paged puts it in the request's context.
+type pager struct {
+	codec *cursor.Codec
+	kind  string
+	log   *slog.Logger
+}
+
+type pagerKey struct{}
+
+// paged serves a list whose cursors are of kind.
+func (h *handler) paged(kind string, next http.HandlerFunc) http.HandlerFunc {
+	p := &pager{codec: h.cursors, kind: kind, log: h.app.Log}
+	return func(w http.ResponseWriter, r *http.Request) {
+		next(w, r.WithContext(context.WithValue(r.Context(), pagerKey{}, p)))
+	}
+}
+
+func pagerOf(r *http.Request) (*pager, bool) {
+	p, ok := r.Context().Value(pagerKey{}).(*pager)
+	return p, ok && p.codec != nil
+}
+
+// page reads ?cursor= and ?limit=. A cursor must be one nextCursor made
+// for the same list and the same admin.
 func page(r *http.Request) (*librechat.Cursor, int, error) {
 	q := r.URL.Query()
 	limit := defaultPageSize
@@ -269,40 +304,40 @@ func page(r *http.Request) (*librechat.Cursor, int, error) {
 	}
 	var after *librechat.Cursor
 	if v := q.Get("cursor"); v != "" {
-		c, ok := decodeCursor(v)
+		p, ok := pagerOf(r)
 		if !ok {
+			return nil, 0, librechat.Wrap(librechat.KindOther, "admin.page", errors.New("the route is not paged"))
+		}
+		var c librechat.Cursor
+		if err := p.codec.Decode(p.kind, actor(r).ID, v, &c); err != nil || c.ID == "" {
 			return nil, 0, invalid("Invalid cursor")
 		}
-		after = c
+		after = &c
 	}
 	return after, limit, nil
 }
 
-// encodeCursor makes an opaque cursor: base64url of the JSON cursor.
-func encodeCursor(c *librechat.Cursor) *string {
+// nextCursor signs the position c for the list and admin of r; nil when
+// there is no next page.
+func nextCursor(r *http.Request, c *librechat.Cursor) *string {
 	if c == nil {
 		return nil
 	}
-	b, _ := json.Marshal(c)
-	s := base64.RawURLEncoding.EncodeToString(b)
-	return &s
-}
-
-func decodeCursor(s string) (*librechat.Cursor, bool) {
-	if len(s) > 1024 {
-		return nil, false
+	p, ok := pagerOf(r)
+	if !ok {
+		slog.ErrorContext(r.Context(), "admin: a list route is not paged", "path", r.URL.Path)
+		return nil
 	}
-	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+	s, err := p.codec.Encode(p.kind, actor(r).ID, c)
 	if err != nil {
-		return nil, false
+		log := p.log
+		if log == nil {
+			log = slog.Default()
+		}
+		log.ErrorContext(r.Context(), "admin: cursor not made", "err", err, "path", r.URL.Path)
+		return nil
 	}
-	var c librechat.Cursor
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil || c.ID == "" || dec.More() {
-		return nil, false
-	}
-	return &c, true
+	return &s
 }
 
 // ---- JSON bodies ------------------------------------------------------------

@@ -35,7 +35,7 @@ func (h *handler) listAudit(w http.ResponseWriter, r *http.Request) {
 	out := struct {
 		Entries    []auditDoc `json:"entries"`
 		NextCursor *string    `json:"nextCursor"`
-	}{Entries: make([]auditDoc, 0, len(entries)), NextCursor: encodeCursor(next)}
+	}{Entries: make([]auditDoc, 0, len(entries)), NextCursor: nextCursor(r, next)}
 	for _, e := range entries {
 		detail := e.Detail
 		if len(detail) == 0 || !json.Valid(detail) {

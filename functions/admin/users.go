@@ -55,7 +55,7 @@ func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
 	out := struct {
 		Users      []*userDoc `json:"users"`
 		NextCursor *string    `json:"nextCursor"`
-	}{Users: make([]*userDoc, 0, len(users)), NextCursor: encodeCursor(next)}
+	}{Users: make([]*userDoc, 0, len(users)), NextCursor: nextCursor(r, next)}
 	for _, u := range users {
 		out.Users = append(out.Users, userOf(u))
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lcgo/lcgo/shared/app"
 	"github.com/lcgo/lcgo/shared/auth"
+	"github.com/lcgo/lcgo/shared/cursor"
 	"github.com/lcgo/lcgo/shared/httpx"
 	"github.com/lcgo/lcgo/shared/librechat"
 	"github.com/lcgo/lcgo/shared/wire"
@@ -42,6 +43,7 @@ type handler struct {
 	store     store
 	sleep     func(ctx context.Context, d time.Duration) error
 	importMax int64
+	cursors   *cursor.Codec // signs the list's nextCursor
 }
 
 // New builds the conversations area.
@@ -56,7 +58,10 @@ func NewWithOptions(a *app.App, opts Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &handler{app: a, store: a.Store, sleep: opts.Sleep, importMax: opts.ImportMaxBytes}
+	h := &handler{
+		app: a, store: a.Store, sleep: opts.Sleep, importMax: opts.ImportMaxBytes,
+		cursors: cursor.FromSecrets(a.Config.Auth.JWTSecret, a.Config.CredsKey),
+	}
 	if h.sleep == nil {
 		h.sleep = sleepCtx
 	}

@@ -2,6 +2,8 @@ package convos_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http/httptest"
@@ -583,5 +585,118 @@ func TestDeleteRemovesSharedLinks(t *testing.T) {
 	}
 	if _, err := e.a.Store.Share(ctx, "share-theirs"); err != nil {
 		t.Fatalf("another user's link deleted: %v", err)
+	}
+}
+
+// flipMAC changes one character in the middle of a signed cursor's MAC
+// (the part after the dot), so only the signature check can refuse it.
+func flipMAC(t *testing.T, cursor string) string {
+	t.Helper()
+	dot := strings.IndexByte(cursor, '.')
+	if dot < 0 || len(cursor)-dot < 8 {
+		t.Fatalf("cursor %q is not signed", cursor)
+	}
+	i := dot + (len(cursor)-dot)/2
+	c := byte('A')
+	if cursor[i] == 'A' {
+		c = 'B'
+	}
+	return cursor[:i] + string(c) + cursor[i+1:]
+}
+
+// unsigned is a cursor's position alone, base64url JSON as cursors were
+// before they were signed.
+func unsigned(t *testing.T, cursor string) string {
+	t.Helper()
+	payload, _, ok := strings.Cut(cursor, ".")
+	if !ok {
+		t.Fatalf("cursor %q is not signed", cursor)
+	}
+	if b, err := base64.RawURLEncoding.DecodeString(payload); err != nil || !json.Valid(b) {
+		t.Fatalf("cursor payload %q is not base64url JSON", payload)
+	}
+	return payload
+}
+
+// Paging with the signed cursors lists each conversation exactly once.
+func TestListCursorPagesEveryConversationOnce(t *testing.T) {
+	e := newEnv(t)
+	u, tok := e.newUser("")
+	var want []string
+	for i := range 7 {
+		c := e.putConvo(u, convoSpec{title: fmt.Sprint("note ", i), created: fmt.Sprintf("2026-11-20T10:00:0%dZ", i)})
+		want = append(want, c.ID)
+	}
+	slices.Reverse(want) // newest first
+	for _, base := range []string{"?limit=3", "?limit=3&search=note"} {
+		var got []string
+		query := base
+		for pages := 0; ; pages++ {
+			if pages > 5 {
+				t.Fatalf("%s: paging does not end", base)
+			}
+			p := e.list(tok, query)
+			got = append(got, p.ids()...)
+			if p.NextCursor == nil {
+				break
+			}
+			query = base + "&cursor=" + *p.NextCursor
+		}
+		if base == "?limit=3" && !slices.Equal(got, want) {
+			t.Fatalf("%s: pages %v, want %v", base, got, want)
+		}
+		sorted := slices.Clone(got)
+		slices.Sort(sorted)
+		wantSorted := slices.Clone(want)
+		slices.Sort(wantSorted)
+		if !slices.Equal(sorted, wantSorted) {
+			t.Fatalf("%s: pages %v, want each of %v once", base, got, want)
+		}
+	}
+}
+
+// A cursor is only good for the user it was given to, unaltered, and for
+// the list that gave it; anything else is 400 {"error":"Invalid cursor"}.
+func TestListCursorRefused(t *testing.T) {
+	e := newEnv(t)
+	alice, aliceTok := e.newUser("")
+	bob, bobTok := e.newUser("")
+	for i := range 4 {
+		e.putConvo(alice, convoSpec{title: fmt.Sprint("alice private ", i), created: fmt.Sprintf("2026-11-20T10:00:0%dZ", i)})
+	}
+	// Bob's conversations sort after Alice's cursor: were the cursor read
+	// for him, he would get a page of them.
+	for i := range 3 {
+		e.putConvo(bob, convoSpec{title: fmt.Sprint("bob ", i), created: fmt.Sprintf("2026-11-19T10:00:0%dZ", i)})
+	}
+	p := e.list(aliceTok, "?limit=2")
+	if p.NextCursor == nil {
+		t.Fatal("no cursor")
+	}
+	cursor := *p.NextCursor
+	// Unaltered, it works for Alice.
+	if got := e.list(aliceTok, "?limit=2&cursor="+cursor); len(got.Conversations) != 2 {
+		t.Fatalf("alice's own cursor: %v", got.ids())
+	}
+	s := e.list(aliceTok, "?limit=1&search=private")
+	if s.NextCursor == nil {
+		t.Fatal("no search cursor")
+	}
+	bad := []struct{ what, token, query string }{
+		{"another user's cursor", bobTok, "?limit=2&cursor=" + cursor},
+		{"another user's search cursor", bobTok, "?limit=2&search=private&cursor=" + *s.NextCursor},
+		{"a flipped character", aliceTok, "?limit=2&cursor=" + flipMAC(t, cursor)},
+		{"an unsigned cursor", aliceTok, "?limit=2&cursor=" + unsigned(t, cursor)},
+		{"a list cursor on a search", aliceTok, "?limit=2&search=private&cursor=" + cursor},
+		{"a search cursor on the list", aliceTok, "?limit=2&cursor=" + *s.NextCursor},
+	}
+	for _, b := range bad {
+		res := e.do("GET", "/api/convos"+b.query, b.token, "")
+		if res.status != 400 || string(res.body) != `{"error":"Invalid cursor"}` {
+			t.Errorf("%s: %s", b.what, res)
+		}
+		if strings.Contains(string(res.body), "alice") || strings.Contains(string(res.body), alice.ID) {
+			t.Errorf("%s: the answer shows alice's data: %s", b.what, res)
+		}
 	}
 }

@@ -1,8 +1,6 @@
 package convos
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -16,6 +14,13 @@ import (
 const (
 	defaultLimit = 25
 	maxLimit     = 100
+)
+
+// Cursor kinds: a cursor of the sidebar list and one of a search are not
+// interchangeable (see package cursor; both are bound to the user).
+const (
+	cursorList   = "convos"
+	cursorSearch = "convos-search"
 )
 
 // listResponse is the sidebar page.
@@ -62,22 +67,28 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		errorJSON(w, http.StatusBadRequest, "Invalid projectId")
 		return
 	}
+	u := user(r)
+	search := strings.TrimSpace(cq.Search) != ""
+	kind := cursorList
+	if search {
+		kind = cursorSearch
+	}
 	if v := q.Get("cursor"); v != "" {
-		c, ok := decodeCursor(v)
-		if !ok {
+		var c librechat.Cursor
+		if err := h.cursors.Decode(kind, u.ID, v, &c); err != nil || c.ID == "" {
 			errorJSON(w, http.StatusBadRequest, "Invalid cursor")
 			return
 		}
-		cq.After = c
+		cq.After = &c
 	}
 	var convs []*librechat.Conversation
 	var next *librechat.Cursor
 	var err error
-	if strings.TrimSpace(cq.Search) != "" {
+	if search {
 		// The search box: full-text over titles and message text, ranked.
-		convs, next, err = h.store.SearchConversations(r.Context(), user(r).ID, cq.Search, cq.After, cq.Limit)
+		convs, next, err = h.store.SearchConversations(r.Context(), u.ID, cq.Search, cq.After, cq.Limit)
 	} else {
-		convs, next, err = h.store.ListConversations(r.Context(), user(r).ID, cq)
+		convs, next, err = h.store.ListConversations(r.Context(), u.ID, cq)
 	}
 	if err != nil {
 		if librechat.KindOf(err) == librechat.KindInvalid {
@@ -92,7 +103,11 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		resp.Conversations = append(resp.Conversations, listItem(c))
 	}
 	if next != nil {
-		s := encodeCursor(next)
+		s, err := h.cursors.Encode(kind, u.ID, next)
+		if err != nil {
+			httpx.Error(w, r, err)
+			return
+		}
 		resp.NextCursor = &s
 	}
 	httpx.JSON(w, http.StatusOK, resp)
@@ -149,26 +164,6 @@ func isObjectID(s string) bool {
 		}
 	}
 	return true
-}
-
-// encodeCursor makes the opaque nextCursor: base64url of the JSON cursor.
-func encodeCursor(c *librechat.Cursor) string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string) (*librechat.Cursor, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
-	if err != nil {
-		return nil, false
-	}
-	var c librechat.Cursor
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil || c.ID == "" || dec.More() {
-		return nil, false
-	}
-	return &c, true
 }
 
 // get answers GET /api/convos/{conversationId}: the full document, or 404

@@ -16,6 +16,7 @@ import (
 	"github.com/lcgo/lcgo/shared/app"
 	"github.com/lcgo/lcgo/shared/auth"
 	"github.com/lcgo/lcgo/shared/chat"
+	"github.com/lcgo/lcgo/shared/cursor"
 	"github.com/lcgo/lcgo/shared/files"
 	"github.com/lcgo/lcgo/shared/httpx"
 	"github.com/lcgo/lcgo/shared/librechat"
@@ -80,6 +81,7 @@ type handler struct {
 	jobs        ActiveJobs
 	countTokens TokenCounter
 	links       *files.URLSigner
+	cursors     *cursor.Codec // signs the nextCursor of pages and searches
 }
 
 // New builds the messages area.
@@ -95,7 +97,10 @@ func New(a *app.App, opts ...Option) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &handler{app: a, store: a.Store, clock: a.Clock, ids: a.IDs, countTokens: EstimateTokens, links: links}
+	h := &handler{
+		app: a, store: a.Store, clock: a.Clock, ids: a.IDs, countTokens: EstimateTokens, links: links,
+		cursors: cursor.FromSecrets(a.Config.Auth.JWTSecret, a.Config.CredsKey),
+	}
 	for _, o := range opts {
 		o(h)
 	}

@@ -2,8 +2,6 @@ package messages
 
 import (
 	"cmp"
-	"encoding/base64"
-	"encoding/json"
 	"math"
 	"net/http"
 	"slices"
@@ -127,8 +125,9 @@ func (h *handler) conversationPage(w http.ResponseWriter, r *http.Request, convI
 	}
 	var after *pageCursor
 	if c := q.Get("cursor"); c != "" {
-		pc, ok := decodeCursor(c)
-		if !ok || pc.Sort != sortBy || pc.Asc != asc {
+		var pc pageCursor
+		err := h.cursors.Decode(cursorPage, u.ID, c, &pc)
+		if err != nil || pc.Conv != convID || pc.Sort != sortBy || pc.Asc != asc || pc.ID == "" {
 			fail(w, http.StatusBadRequest, msgInvalidCursor)
 			return
 		}
@@ -165,7 +164,11 @@ func (h *handler) conversationPage(w http.ResponseWriter, r *http.Request, convI
 			continue
 		}
 		if len(res.Messages) == size {
-			next := encodeCursor(pageCursor{Sort: sortBy, Asc: asc, Key: last.key, ID: last.m.ID})
+			next, err := h.cursors.Encode(cursorPage, u.ID, pageCursor{Conv: convID, Sort: sortBy, Asc: asc, Key: last.key, ID: last.m.ID})
+			if err != nil {
+				httpx.Error(w, r, err)
+				return
+			}
 			res.NextCursor = &next
 			break
 		}
@@ -175,32 +178,21 @@ func (h *handler) conversationPage(w http.ResponseWriter, r *http.Request, convI
 	httpx.JSON(w, http.StatusOK, res)
 }
 
-// pageCursor is the position after which the next page starts. It is
-// sent to the client as opaque base64url JSON.
+// Cursor kinds: a conversation page and a search (see package cursor; both
+// are bound to the user).
+const (
+	cursorPage   = "messages"
+	cursorSearch = "messages-search"
+)
+
+// pageCursor is the position after which the next page starts, in the
+// conversation and the order it was issued for. The client gets it signed.
 type pageCursor struct {
+	Conv string `json:"c"`
 	Sort string `json:"s"`
 	Asc  bool   `json:"a,omitempty"`
 	Key  string `json:"k"`
 	ID   string `json:"i"`
-}
-
-func encodeCursor(c pageCursor) string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string) (pageCursor, bool) {
-	var c pageCursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return c, false
-	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil || dec.More() || c.Sort == "" || c.ID == "" {
-		return c, false
-	}
-	return c, true
 }
 
 // sortKey is a message's sort value as a string that orders like the
@@ -250,12 +242,12 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request, q string) {
 	u := user(r)
 	var after *librechat.Cursor
 	if v := r.URL.Query().Get("cursor"); v != "" {
-		c, ok := decodeSearchCursor(v)
-		if !ok {
-			fail(w, http.StatusBadRequest, "Invalid cursor")
+		var c librechat.Cursor
+		if err := h.cursors.Decode(cursorSearch, u.ID, v, &c); err != nil || c.Key == "" {
+			fail(w, http.StatusBadRequest, msgInvalidCursor)
 			return
 		}
-		after = c
+		after = &c
 	}
 	hits, next, err := h.store.SearchMessages(r.Context(), u.ID, q, after, defaultPageSize)
 	if err != nil {
@@ -273,27 +265,14 @@ func (h *handler) search(w http.ResponseWriter, r *http.Request, q string) {
 		res.Messages = append(res.Messages, d)
 	}
 	if next != nil {
-		s := encodeSearchCursor(next)
+		s, err := h.cursors.Encode(cursorSearch, u.ID, next)
+		if err != nil {
+			httpx.Error(w, r, err)
+			return
+		}
 		res.NextCursor = &s
 	}
 	httpx.JSON(w, http.StatusOK, res)
-}
-
-func encodeSearchCursor(c *librechat.Cursor) string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeSearchCursor(s string) (*librechat.Cursor, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, false
-	}
-	var c librechat.Cursor
-	if json.Unmarshal(b, &c) != nil || c.Key == "" {
-		return nil, false
-	}
-	return &c, true
 }
 
 // recentConversations lists up to limit of the user's conversations,

@@ -2,6 +2,7 @@ package messages_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"github.com/lcgo/lcgo/shared/app/apptest"
@@ -418,5 +419,94 @@ func TestFileLinksRenewed(t *testing.T) {
 	}
 	if stored := e.stored(alice, convA, "m1"); !strings.Contains(string(stored.Fields["files"]), stale) {
 		t.Fatal("reading rewrote the stored message")
+	}
+}
+
+// flipMAC changes one character in the middle of a signed cursor's MAC
+// (the part after the dot), so only the signature check can refuse it.
+func flipMAC(t *testing.T, cursor string) string {
+	t.Helper()
+	dot := strings.IndexByte(cursor, '.')
+	if dot < 0 || len(cursor)-dot < 8 {
+		t.Fatalf("cursor %q is not signed", cursor)
+	}
+	i := dot + (len(cursor)-dot)/2
+	c := byte('A')
+	if cursor[i] == 'A' {
+		c = 'B'
+	}
+	return cursor[:i] + string(c) + cursor[i+1:]
+}
+
+// unsigned is a cursor's position alone, base64url JSON as cursors were
+// before they were signed.
+func unsigned(t *testing.T, cursor string) string {
+	t.Helper()
+	payload, _, ok := strings.Cut(cursor, ".")
+	if !ok {
+		t.Fatalf("cursor %q is not signed", cursor)
+	}
+	if b, err := base64.RawURLEncoding.DecodeString(payload); err != nil || !json.Valid(b) {
+		t.Fatalf("cursor payload %q is not base64url JSON", payload)
+	}
+	return payload
+}
+
+// A page or search cursor is only good for the user it was given to,
+// unaltered, and for the list (and conversation) that gave it; anything
+// else is 400 {"error":"Invalid cursor"}, never another position.
+func TestCursorRefused(t *testing.T) {
+	e := newEnv(t)
+	alice, bob := e.newUser("alice"), e.newUser("bob")
+	e.conversation(alice, convA, "A")
+	e.conversation(alice, "conv-alice-2", "A2")
+	e.conversation(bob, "conv-bob", "B")
+	// More hits than a search page (25) for Alice; Bob has some too.
+	for i := range 30 {
+		e.put(alice, textMessage(convA, fmt.Sprintf("a%d", i), librechat.NoParent, "alice secret needle"))
+	}
+	for i := range 5 {
+		e.put(alice, textMessage("conv-alice-2", fmt.Sprintf("a2-%d", i), librechat.NoParent, "alice other"))
+		e.put(bob, textMessage("conv-bob", fmt.Sprintf("b%d", i), librechat.NoParent, "bob needle"))
+	}
+	type pageT struct {
+		Messages   []map[string]any `json:"messages"`
+		NextCursor *string          `json:"nextCursor"`
+	}
+	first := func(path string) string {
+		t.Helper()
+		r := e.do("GET", path, alice.token, "")
+		p := decodeJSON[pageT](t, r)
+		if r.status != 200 || p.NextCursor == nil {
+			t.Fatalf("%s: %v", path, r)
+		}
+		// Unaltered, it works for Alice.
+		if r := e.do("GET", path+"&cursor="+url.QueryEscape(*p.NextCursor), alice.token, ""); r.status != 200 {
+			t.Fatalf("alice's own cursor: %v", r)
+		}
+		return *p.NextCursor
+	}
+	const pagePath = "/api/messages?conversationId=" + convA + "&pageSize=2"
+	page := first(pagePath)
+	search := first("/api/messages?search=needle")
+
+	// Bob can read the conversation while a job of his runs for it: the
+	// cursor's user is then all that stands in the way.
+	e.jobs.start(bob.u.ID, convA)
+	bad := []struct{ what, token, path, cursor string }{
+		{"another user's page cursor", bob.token, pagePath, page},
+		{"another user's page cursor, his conversation", bob.token, "/api/messages?conversationId=conv-bob&pageSize=2", page},
+		{"another user's search cursor", bob.token, "/api/messages?search=needle", search},
+		{"a flipped character", alice.token, pagePath, flipMAC(t, page)},
+		{"a flipped character, search", alice.token, "/api/messages?search=needle", flipMAC(t, search)},
+		{"an unsigned cursor", alice.token, pagePath, unsigned(t, page)},
+		{"an unsigned search cursor", alice.token, "/api/messages?search=needle", unsigned(t, search)},
+		{"a page cursor on a search", alice.token, "/api/messages?search=needle", page},
+		{"a search cursor on a page", alice.token, pagePath, search},
+		{"another conversation's cursor", alice.token, "/api/messages?conversationId=conv-alice-2&pageSize=2", page},
+	}
+	for _, b := range bad {
+		r := e.do("GET", b.path+"&cursor="+url.QueryEscape(b.cursor), b.token, "")
+		expect(t, b.what, r, 400, `{"error":"Invalid cursor"}`)
 	}
 }

@@ -3,7 +3,6 @@ package share
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -41,6 +40,14 @@ type linksPage struct {
 	HasNextPage bool       `json:"hasNextPage"`
 }
 
+// cursorKind is the kind of the list's cursors (see package cursor: they
+// are signed and bound to the user).
+const cursorKind = "shares"
+
+// msgBadCursor answers a cursor that is not one this list issued to the
+// caller for the order asked for.
+const msgBadCursor = "cursor is not valid for this sort"
+
 // pageCursor is the opaque nextCursor: the store's cursor and the order
 // it belongs to.
 type pageCursor struct {
@@ -61,18 +68,20 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		httpx.Fail(w, http.StatusBadRequest, "search must be "+strconv.Itoa(maxSearch)+" characters or fewer")
 		return
 	}
+	u := user(r)
 	if v := strings.TrimSpace(q.Get("cursor")); v != "" {
-		c, ok := decodeCursor(v)
-		if !ok || c.Sort != sq.SortBy {
-			httpx.Fail(w, http.StatusBadRequest, "cursor is not valid for this sort")
+		var c pageCursor
+		err := h.cursors.Decode(cursorKind, u.ID, v, &c)
+		if err != nil || c.Sort != sq.SortBy || c.Key == "" || c.ID == "" {
+			httpx.Fail(w, http.StatusBadRequest, msgBadCursor)
 			return
 		}
 		sq.After = &c.Cursor
 	}
-	links, next, err := h.store.Shares(r.Context(), user(r).ID, sq)
+	links, next, err := h.store.Shares(r.Context(), u.ID, sq)
 	if err != nil {
 		if librechat.KindOf(err) == librechat.KindInvalid {
-			httpx.Fail(w, http.StatusBadRequest, "cursor is not valid for this sort")
+			httpx.Fail(w, http.StatusBadRequest, msgBadCursor)
 			return
 		}
 		httpx.Error(w, r, err)
@@ -89,7 +98,12 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	if next != nil {
-		page.NextCursor, page.HasNextPage = encodeCursor(pageCursor{Sort: sq.SortBy, Cursor: *next}), true
+		s, err := h.cursors.Encode(cursorKind, u.ID, pageCursor{Sort: sq.SortBy, Cursor: *next})
+		if err != nil {
+			httpx.Error(w, r, err)
+			return
+		}
+		page.NextCursor, page.HasNextPage = s, true
 	}
 	httpx.JSON(w, http.StatusOK, page)
 }
@@ -112,20 +126,6 @@ func pageSize(v string) int {
 		return 1
 	}
 	return min(n, maxPageSize)
-}
-
-func encodeCursor(c pageCursor) string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string) (pageCursor, bool) {
-	var c pageCursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(b, &c) != nil || c.Key == "" || c.ID == "" {
-		return pageCursor{}, false
-	}
-	return c, true
 }
 
 // linkAnswer is GET /api/share/link/:conversationId, in Node's key order.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/lcgo/lcgo/shared/app"
 	"github.com/lcgo/lcgo/shared/auth"
+	"github.com/lcgo/lcgo/shared/cursor"
 	"github.com/lcgo/lcgo/shared/httpx"
 	"github.com/lcgo/lcgo/shared/librechat"
 	"github.com/lcgo/lcgo/shared/roles"
@@ -29,10 +30,11 @@ type Options struct {
 }
 
 type handler struct {
-	app   *app.App
-	store librechat.Store
-	authn *auth.Authenticator
-	newID func() string
+	app     *app.App
+	store   librechat.Store
+	authn   *auth.Authenticator
+	newID   func() string
+	cursors *cursor.Codec // signs the list's nextCursor
 }
 
 // New builds the shared links area.
@@ -47,7 +49,10 @@ func NewWithOptions(a *app.App, opts Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &handler{app: a, store: a.Store, authn: authn, newID: opts.NewID}
+	h := &handler{
+		app: a, store: a.Store, authn: authn, newID: opts.NewID,
+		cursors: cursor.FromSecrets(a.Config.Auth.JWTSecret, a.Config.CredsKey),
+	}
 	if h.newID == nil {
 		h.newID = nanoid
 	}

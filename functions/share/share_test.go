@@ -2,8 +2,10 @@ package share_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -503,5 +505,135 @@ func TestFailedRefreshKeepsTheOldLink(t *testing.T) {
 	}
 	if v, _ := e.view(id, ""); len(v.Messages) != 2 {
 		t.Fatalf("old link: %v", v.texts())
+	}
+}
+
+// flipMAC changes one character in the middle of a signed cursor's MAC
+// (the part after the dot), so only the signature check can refuse it.
+func flipMAC(t *testing.T, cursor string) string {
+	t.Helper()
+	dot := strings.IndexByte(cursor, '.')
+	if dot < 0 || len(cursor)-dot < 8 {
+		t.Fatalf("cursor %q is not signed", cursor)
+	}
+	i := dot + (len(cursor)-dot)/2
+	c := byte('A')
+	if cursor[i] == 'A' {
+		c = 'B'
+	}
+	return cursor[:i] + string(c) + cursor[i+1:]
+}
+
+// unsigned is a cursor's position alone, base64url JSON as cursors were
+// before they were signed.
+func unsigned(t *testing.T, cursor string) string {
+	t.Helper()
+	payload, _, ok := strings.Cut(cursor, ".")
+	if !ok {
+		t.Fatalf("cursor %q is not signed", cursor)
+	}
+	if b, err := base64.RawURLEncoding.DecodeString(payload); err != nil || !json.Valid(b) {
+		t.Fatalf("cursor payload %q is not base64url JSON", payload)
+	}
+	return payload
+}
+
+type linkList struct {
+	Links []struct {
+		ShareID string `json:"shareId"`
+		Title   string `json:"title"`
+	} `json:"links"`
+	NextCursor  *string `json:"nextCursor"`
+	HasNextPage bool    `json:"hasNextPage"`
+}
+
+func (e *testEnv) links(token, query string) linkList {
+	e.t.Helper()
+	res := e.do("GET", "/api/share"+query, token, "")
+	if res.status != 200 {
+		e.t.Fatalf("list %s: %s", query, res)
+	}
+	var p linkList
+	if err := json.Unmarshal(res.body, &p); err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+// Paging with the signed cursors lists each link exactly once, in every
+// order.
+func TestListCursorPagesEveryLinkOnce(t *testing.T) {
+	e := newEnv(t)
+	alice, tok := e.newUser("alice")
+	want := map[string]bool{}
+	for i := range 7 {
+		c := e.convo(alice, fmt.Sprint("c-", i), fmt.Sprint("Title ", 6-i))
+		e.messages(c, msg{id: fmt.Sprint("m-", i), text: "hi", byUser: true})
+		want[e.create(tok, c.ID, "")] = true
+		e.clock.Advance(time.Second)
+	}
+	for _, base := range []string{"?pageSize=3", "?pageSize=2&sortDirection=asc", "?pageSize=3&sortBy=title&sortDirection=asc"} {
+		seen := map[string]bool{}
+		query := base
+		for pages := 0; ; pages++ {
+			if pages > 7 {
+				t.Fatalf("%s: paging does not end", base)
+			}
+			p := e.links(tok, query)
+			for _, l := range p.Links {
+				if seen[l.ShareID] {
+					t.Fatalf("%s: %s twice", base, l.ShareID)
+				}
+				seen[l.ShareID] = true
+			}
+			if p.NextCursor == nil {
+				break
+			}
+			query = base + "&cursor=" + *p.NextCursor
+		}
+		if len(seen) != len(want) {
+			t.Fatalf("%s: %d links, want %d", base, len(seen), len(want))
+		}
+	}
+}
+
+// A cursor is only good for the user it was given to, unaltered; anything
+// else is 400 with the list's cursor error, never another position.
+func TestListCursorRefused(t *testing.T) {
+	e := newEnv(t)
+	alice, aliceTok := e.newUser("alice")
+	bob, bobTok := e.newUser("bob")
+	for i := range 3 {
+		c := e.convo(alice, fmt.Sprint("alice-", i), fmt.Sprint("Alice private ", i))
+		e.messages(c, msg{id: fmt.Sprint("am-", i), text: "hi", byUser: true})
+		e.create(aliceTok, c.ID, "")
+		e.clock.Advance(time.Second)
+	}
+	// Bob's links are older than Alice's cursor: were it read for him, he
+	// would get a page of them.
+	e.clock.Advance(-time.Hour)
+	for i := range 3 {
+		c := e.convo(bob, fmt.Sprint("bob-", i), fmt.Sprint("Bob ", i))
+		e.messages(c, msg{id: fmt.Sprint("bm-", i), text: "hi", byUser: true})
+		e.create(bobTok, c.ID, "")
+	}
+	p := e.links(aliceTok, "?pageSize=1")
+	if p.NextCursor == nil {
+		t.Fatal("no cursor")
+	}
+	cursor := *p.NextCursor
+	if got := e.links(aliceTok, "?pageSize=1&cursor="+cursor); len(got.Links) != 1 {
+		t.Fatalf("alice's own cursor: %+v", got)
+	}
+	for _, b := range []struct{ what, token, cursor string }{
+		{"another user's cursor", bobTok, cursor},
+		{"a flipped character", aliceTok, flipMAC(t, cursor)},
+		{"an unsigned cursor", aliceTok, unsigned(t, cursor)},
+	} {
+		res := e.do("GET", "/api/share?pageSize=1&cursor="+b.cursor, b.token, "")
+		errorBody(t, res, 400, "cursor is not valid for this sort")
+		if strings.Contains(string(res.body), "Alice") || strings.Contains(string(res.body), alice.ID) || strings.Contains(string(res.body), bob.ID) {
+			t.Errorf("%s: the answer shows a user's data: %s", b.what, res)
+		}
 	}
 }
