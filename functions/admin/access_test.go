@@ -45,7 +45,7 @@ func TestEveryRouteNeedsAnAdmin(t *testing.T) {
 	_, userTok := e.newUser("plain", librechat.RoleUser)
 	disabledAdmin, _ := e.newUser("gone", librechat.RoleAdmin)
 	disabledAdmin.Disabled = true
-	if err := e.raw.UpdateUser(t.Context(), disabledAdmin); err != nil {
+	if err := e.raw.SetUserAccess(t.Context(), disabledAdmin.ID, disabledAdmin.Role, true, e.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	disabledTok := e.access(disabledAdmin)

@@ -29,11 +29,12 @@ const password = "Password123!"
 // request, as a concurrent request would.
 type hookStore struct {
 	librechat.Store
-	mu              sync.Mutex
-	auditErr        error
-	sessionsErr     error
-	afterUpdateUser func(ctx context.Context, u *librechat.User)
-	beforeListUsers func(ctx context.Context)
+	mu               sync.Mutex
+	auditErr         error
+	sessionsErr      error
+	afterSetAccess   func(ctx context.Context, id string)
+	beforeUpdateUser func(ctx context.Context, u *librechat.User)
+	beforeListUsers  func(ctx context.Context)
 }
 
 func (s *hookStore) AddAudit(ctx context.Context, e *librechat.AuditEntry) error {
@@ -46,18 +47,29 @@ func (s *hookStore) AddAudit(ctx context.Context, e *librechat.AuditEntry) error
 	return s.Store.AddAudit(ctx, e)
 }
 
-func (s *hookStore) UpdateUser(ctx context.Context, u *librechat.User) error {
-	if err := s.Store.UpdateUser(ctx, u); err != nil {
+func (s *hookStore) SetUserAccess(ctx context.Context, id, role string, disabled bool, at time.Time) error {
+	if err := s.Store.SetUserAccess(ctx, id, role, disabled, at); err != nil {
 		return err
 	}
 	s.mu.Lock()
-	f := s.afterUpdateUser
-	s.afterUpdateUser = nil
+	f := s.afterSetAccess
+	s.afterSetAccess = nil
+	s.mu.Unlock()
+	if f != nil {
+		f(ctx, id)
+	}
+	return nil
+}
+
+func (s *hookStore) UpdateUser(ctx context.Context, u *librechat.User) error {
+	s.mu.Lock()
+	f := s.beforeUpdateUser
+	s.beforeUpdateUser = nil
 	s.mu.Unlock()
 	if f != nil {
 		f(ctx, u)
 	}
-	return nil
+	return s.Store.UpdateUser(ctx, u)
 }
 
 func (s *hookStore) ListUsers(ctx context.Context, q librechat.UserQuery) ([]*librechat.User, *librechat.Cursor, error) {

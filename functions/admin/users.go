@@ -171,13 +171,17 @@ func (h *handler) patchUserErr(w http.ResponseWriter, r *http.Request) error {
 	c := h.begin(r)
 	before := *u
 	u.Role, u.Disabled, u.UpdatedAt = newRole, newDisabled, h.now()
-	if err := h.store.UpdateUser(c.ctx, u); err != nil {
+	// Only the access fields: a request that read the user earlier and
+	// saves it with UpdateUser cannot write the old ones back.
+	if err := h.store.SetUserAccess(c.ctx, u.ID, u.Role, u.Disabled, u.UpdatedAt); err != nil {
 		if librechat.IsNotFound(err) {
 			return notFound("User")
 		}
 		return err
 	}
-	c.onFail(func(ctx context.Context) error { return h.store.UpdateUser(ctx, &before) })
+	c.onFail(func(ctx context.Context) error {
+		return h.store.SetUserAccess(ctx, before.ID, before.Role, before.Disabled, before.UpdatedAt)
+	})
 	if losesAdmin {
 		// Two admins demoting each other at once: both passed the check
 		// above, so count again now that this change is stored.

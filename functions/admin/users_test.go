@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/lcgo/lcgo/shared/auth"
 	"github.com/lcgo/lcgo/shared/librechat"
 )
 
@@ -153,6 +154,94 @@ func TestDisableEndsSessionsAndBlocksLogin(t *testing.T) {
 	}
 }
 
+// A request that read the user before an admin disabled them or changed
+// their role, and saves its copy after, does not undo the admin's change.
+func TestAccessChangeSurvivesAStaleSave(t *testing.T) {
+	e := newEnv(t)
+	u, _ := e.newUser("ivy", librechat.RoleUser)
+
+	stale := e.storedUser(u.ID)
+	e.ok(200, "PATCH", "/api/admin/users/"+u.ID, `{"disabled":true}`)
+	stale.Name, stale.TermsAccepted, stale.UpdatedAt = "Ivy Renamed", true, e.clock.Now()
+	if err := e.raw.UpdateUser(context.Background(), stale); err != nil {
+		t.Fatal(err)
+	}
+	m := e.ok(200, "GET", "/api/admin/users/"+u.ID, "").object(t)
+	if m["disabled"] != true || m["role"] != "USER" || m["name"] != "Ivy Renamed" || m["termsAccepted"] != true {
+		t.Fatalf("after a stale save: %v", m)
+	}
+	if r, _ := e.login(u); r.status != 403 {
+		t.Fatalf("login after a stale save: %s", r)
+	}
+
+	stale = e.storedUser(u.ID)
+	e.ok(200, "PATCH", "/api/admin/users/"+u.ID, `{"role":"ADMIN","disabled":false}`)
+	stale.Name = "Ivy Again"
+	if err := e.raw.UpdateUser(context.Background(), stale); err != nil {
+		t.Fatal(err)
+	}
+	m = e.ok(200, "GET", "/api/admin/users/"+u.ID, "").object(t)
+	if m["disabled"] != false || m["role"] != "ADMIN" || m["name"] != "Ivy Again" {
+		t.Fatalf("after a stale save: %v", m)
+	}
+}
+
+// The race as it happens: a login reads the user, finds them enabled and
+// their password hash due for an upgrade; an admin disables them; the
+// login then saves the new hash.
+func TestDisableSurvivesALoginRehashingThePassword(t *testing.T) {
+	e := newEnv(t)
+	u, _ := e.newUser("jack", librechat.RoleUser)
+	// Weaker parameters than the current ones: a login rehashes.
+	weak, err := auth.Passwords{Params: auth.Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}}.Hash(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.PasswordHash = weak
+	if err := e.raw.UpdateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+
+	var patched result
+	e.st.mu.Lock()
+	e.st.beforeUpdateUser = func(ctx context.Context, saving *librechat.User) {
+		if saving.ID != u.ID || saving.Disabled {
+			t.Errorf("the login saves %s (disabled %v), want %s as it read it", saving.ID, saving.Disabled, u.ID)
+		}
+		patched = e.do("PATCH", "/api/admin/users/"+u.ID, e.token, `{"disabled":true}`)
+	}
+	e.st.mu.Unlock()
+	res, cookie := e.login(u)
+	if patched.status != 200 {
+		t.Fatalf("the admin's disable during the login: %s", patched)
+	}
+	if res.status != 200 || cookie == nil {
+		// It found the account enabled before the admin acted.
+		t.Fatalf("login: %s", res)
+	}
+
+	stored := e.storedUser(u.ID)
+	if !stored.Disabled {
+		t.Fatal("the login's save enabled the account again")
+	}
+	if stored.PasswordHash == weak || !strings.HasPrefix(stored.PasswordHash, "$argon2id$") {
+		t.Fatalf("the login did not store the new hash: %q", stored.PasswordHash)
+	}
+	if m := e.ok(200, "GET", "/api/admin/users/"+u.ID, "").object(t); m["disabled"] != true {
+		t.Fatalf("admin API shows %v", m)
+	}
+	// What the racing login got is worthless, and no new login works.
+	if r := serve(e.authH, "GET", "/api/user", res.object(t)["token"].(string), ""); r.status != 401 {
+		t.Fatalf("the racing login's access token: %s", r)
+	}
+	if r := e.refresh(cookie); r.status != 401 {
+		t.Fatalf("the racing login's refresh: %s", r)
+	}
+	if r, _ := e.login(u); r.status != 403 {
+		t.Fatalf("login after the disable: %s", r)
+	}
+}
+
 // sessionOf reads the session id a refresh cookie carries.
 func sessionOf(t *testing.T, e *testEnv, c *http.Cookie) string {
 	t.Helper()
@@ -237,9 +326,7 @@ func TestLastAdminCannotBeDemoted(t *testing.T) {
 	// Another request demotes the acting admin while this one runs: when
 	// this one counts the admins, only its target is left.
 	e.st.beforeListUsers = func(ctx context.Context) {
-		u := e.storedUser(e.admin.ID)
-		u.Role = librechat.RoleUser
-		if err := e.raw.UpdateUser(ctx, u); err != nil {
+		if err := e.raw.SetUserAccess(ctx, e.admin.ID, librechat.RoleUser, false, e.clock.Now()); err != nil {
 			t.Error(err)
 		}
 	}
@@ -258,9 +345,7 @@ func TestLastAdminCannotBeDemoted(t *testing.T) {
 	}
 	third, thirdTok := e.newUser("third", librechat.RoleAdmin)
 	e.st.beforeListUsers = func(ctx context.Context) {
-		u := e.storedUser(third.ID)
-		u.Disabled = true
-		if err := e.raw.UpdateUser(ctx, u); err != nil {
+		if err := e.raw.SetUserAccess(ctx, third.ID, librechat.RoleAdmin, true, e.clock.Now()); err != nil {
 			t.Error(err)
 		}
 	}
@@ -280,10 +365,8 @@ func TestLastAdminRecheckedAfterTheChange(t *testing.T) {
 	// The other admin demotes the acting one right after this request
 	// stored its change: the count after the change finds no admin, so the
 	// change is undone.
-	e.st.afterUpdateUser = func(ctx context.Context, _ *librechat.User) {
-		u := e.storedUser(e.admin.ID)
-		u.Role = librechat.RoleUser
-		if err := e.raw.UpdateUser(ctx, u); err != nil {
+	e.st.afterSetAccess = func(ctx context.Context, _ string) {
+		if err := e.raw.SetUserAccess(ctx, e.admin.ID, librechat.RoleUser, false, e.clock.Now()); err != nil {
 			t.Error(err)
 		}
 	}
@@ -305,9 +388,7 @@ func TestAdminsDemotingEachOtherAtOnce(t *testing.T) {
 		a, aTok := e.newUser(fmt.Sprintf("a%d", round), librechat.RoleAdmin)
 		b, bTok := e.newUser(fmt.Sprintf("b%d", round), librechat.RoleAdmin)
 		// Leave a and b as the only admins.
-		root := e.storedUser(e.admin.ID)
-		root.Role = librechat.RoleUser
-		if err := e.raw.UpdateUser(context.Background(), root); err != nil {
+		if err := e.raw.SetUserAccess(context.Background(), e.admin.ID, librechat.RoleUser, false, e.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 		var wg sync.WaitGroup
@@ -326,14 +407,11 @@ func TestAdminsDemotingEachOtherAtOnce(t *testing.T) {
 		}
 		// Back to a known state for the next round.
 		for _, id := range []string{a.ID, b.ID} {
-			u := e.storedUser(id)
-			u.Role = librechat.RoleUser
-			if err := e.raw.UpdateUser(context.Background(), u); err != nil {
+			if err := e.raw.SetUserAccess(context.Background(), id, librechat.RoleUser, false, e.clock.Now()); err != nil {
 				t.Fatal(err)
 			}
 		}
-		root.Role = librechat.RoleAdmin
-		if err := e.raw.UpdateUser(context.Background(), root); err != nil {
+		if err := e.raw.SetUserAccess(context.Background(), e.admin.ID, librechat.RoleAdmin, false, e.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -258,8 +258,7 @@ func TestUnverifiedAndDisabled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.Disabled = true
-	if err := e.a.Store.UpdateUser(context.Background(), u); err != nil {
+	if err := e.a.Store.SetUserAccess(context.Background(), u.ID, u.Role, true, e.a.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if r := e.do("POST", "/api/auth/login", map[string]string{"email": "a@example.com", "password": "Password123!"}); r.status != 403 {

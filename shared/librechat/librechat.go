@@ -105,8 +105,16 @@ type UserStore interface {
 	UserByID(ctx context.Context, id string) (*User, error)
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	// UpdateUser replaces the stored user with the same ID (KindNotFound if absent;
-	// KindConflict if the new email is taken).
+	// KindConflict if the new email is taken), except Role and Disabled: those
+	// keep whatever is stored, whatever u holds. A request that read the user
+	// before an admin changed their access therefore cannot undo that change
+	// by saving its copy. Change them with SetUserAccess.
 	UpdateUser(ctx context.Context, u *User) error
+	// SetUserAccess sets the stored user's Role, Disabled and UpdatedAt (to
+	// at) and nothing else, in one write that never creates a user
+	// (KindNotFound if absent). An UpdateUser racing it, even with a copy read
+	// before, leaves what SetUserAccess stored.
+	SetUserAccess(ctx context.Context, id, role string, disabled bool, at time.Time) error
 	// CountUsers counts every account.
 	CountUsers(ctx context.Context) (int, error)
 }

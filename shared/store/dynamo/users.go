@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"strings"
 	"time"
 
@@ -288,9 +289,12 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*librechat.User,
 	return u, nil
 }
 
-// UpdateUser replaces the user if it did not change since it was read
-// (its write generation). A new email is claimed first and the old claim
-// released after: in one transaction, or in that order.
+// UpdateUser replaces the user, keeping the stored role and disabled flag
+// (SetUserAccess alone writes those), if the item did not change since this
+// call read it (its write generation): a SetUserAccess landing in between
+// makes it read again, so it never writes back an older role or flag. A
+// new email is claimed first and the old claim released after: in one
+// transaction, or in that order.
 func (s *Store) UpdateUser(ctx context.Context, u *librechat.User) error {
 	const op = "dynamo.UpdateUser"
 	if u == nil {
@@ -315,6 +319,12 @@ func (s *Store) UpdateUser(ctx context.Context, u *librechat.User) error {
 		it, err := userItem(u)
 		if err != nil {
 			return librechat.Wrap(librechat.KindOther, op, err)
+		}
+		for _, a := range accessAttrs {
+			delete(it, a)
+			if v, ok := old[a]; ok {
+				it[a] = v
+			}
 		}
 		ue := newExpr()
 		ucond := "attribute_exists(" + ue.n(AttrPK) + ")"
@@ -366,6 +376,75 @@ func (s *Store) UpdateUser(ctx context.Context, u *librechat.User) error {
 			return fail(op, err)
 		}
 		_, _ = s.del(ctx, emailKey(oldEmail), de, dcond)
+		return nil
+	}
+	return busy(op)
+}
+
+// accessAttrs are the attributes of a user item only SetUserAccess writes.
+var accessAttrs = []string{"role", "disabled"}
+
+// SetUserAccess is one conditional update of the role, the disabled flag,
+// updatedAt and the write generation (so that an UpdateUser that read the
+// item before retries); the condition that the item exists keeps it from
+// creating one. The flag is stored as a boolean either way (userItem
+// leaves a false one out; both read as false). An empty role or a zero
+// time is stored as userItem stores it, as no attribute: that rewrites the
+// item under its write generation, as RotateSession does, since minidyn
+// does not apply REMOVE.
+func (s *Store) SetUserAccess(ctx context.Context, id, role string, disabled bool, at time.Time) error {
+	const op = "dynamo.SetUserAccess"
+	if id == "" || checkKey(op, userKey(id)) != nil {
+		return notFound(op, "user not found")
+	}
+	if role == "" || at.IsZero() {
+		return s.rewriteUserAccess(ctx, op, id, role, disabled, at)
+	}
+	e := newExpr()
+	upd := "SET " + e.n("ver") + " = " + e.v(sv(newGen())) +
+		", " + e.n("role") + " = " + e.v(sv(role)) +
+		", " + e.n("disabled") + " = " + e.v(boolv(disabled)) +
+		", " + e.n("updatedAt") + " = " + e.v(nv(at.UnixMilli()))
+	cond := "attribute_exists(" + e.n(AttrPK) + ")"
+	_, err := s.update(ctx, userKey(id), e, upd, cond, types.ReturnValueNone)
+	if err == errCondition {
+		return notFound(op, "user not found")
+	}
+	return fail(op, err)
+}
+
+// rewriteUserAccess is SetUserAccess as a read and a put conditioned on the
+// write generation read, retried when another write came in between.
+func (s *Store) rewriteUserAccess(ctx context.Context, op, id, role string, disabled bool, at time.Time) error {
+	for attempt := 0; attempt < attempts; attempt++ {
+		old, err := s.get(ctx, userKey(id))
+		if err != nil {
+			return fail(op, err)
+		}
+		if old == nil {
+			return notFound(op, "user not found")
+		}
+		it := make(item, len(old)+1)
+		maps.Copy(it, old)
+		delete(it, "role")
+		delete(it, "disabled")
+		delete(it, "updatedAt")
+		setStr(it, "role", role)
+		setFlag(it, "disabled", disabled)
+		setTime(it, "updatedAt", at)
+		it["ver"] = sv(newGen())
+		e := newExpr()
+		cond := "attribute_exists(" + e.n(AttrPK) + ")"
+		if v, ok := old["ver"]; ok {
+			cond += " AND " + e.eq("ver", v)
+		} else {
+			cond += " AND attribute_not_exists(" + e.n("ver") + ")"
+		}
+		if err := s.put(ctx, it, e, cond); err == errCondition {
+			continue
+		} else if err != nil {
+			return fail(op, err)
+		}
 		return nil
 	}
 	return busy(op)

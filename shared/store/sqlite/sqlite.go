@@ -390,26 +390,52 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*librechat.User,
 	return u, nil
 }
 
-// UpdateUser replaces every field of the stored user with u.ID.
+// UpdateUser replaces every field of the stored user with u.ID but role
+// and disabled, which only SetUserAccess writes.
 func (s *Store) UpdateUser(ctx context.Context, u *librechat.User) error {
 	const op = "sqlite.UpdateUser"
 	if u == nil || u.ID == "" {
 		return invalid(op, "user id is required")
 	}
-	args, err := userArgs(u)
+	codes, err := encodeBackupCodes(u.BackupCodes)
 	if err != nil {
 		return other(op, err)
 	}
-	// Every column but id, then the id for the WHERE clause.
-	args = append(args[1:], u.ID)
+	plugins, err := encodeJSON(u.Plugins)
+	if err != nil {
+		return other(op, err)
+	}
 	res, err := s.w.ExecContext(ctx, `UPDATE users SET
-		name = ?, username = ?, email = ?, email_verified = ?, avatar = ?, provider = ?, role = ?,
+		name = ?, username = ?, email = ?, email_verified = ?, avatar = ?, provider = ?,
 		password_hash = ?, two_factor_enabled = ?, totp_secret = ?, backup_codes = ?, terms_accepted = ?,
-		personalization_id = ?, memories = ?, plugins = ?, disabled = ?, created_at = ?, updated_at = ?
-		WHERE id = ?`, args...)
+		personalization_id = ?, memories = ?, plugins = ?, created_at = ?, updated_at = ?
+		WHERE id = ?`,
+		u.Name, u.Username, strings.ToLower(u.Email), boolInt(u.EmailVerified), u.Avatar, u.Provider,
+		u.PasswordHash, boolInt(u.TwoFactorEnabled), u.TOTPSecret, codes, boolInt(u.TermsAccepted),
+		u.PersonalizationID, boolInt(u.Memories), plugins, msOf(u.CreatedAt), msOf(u.UpdatedAt),
+		u.ID)
 	if isUnique(err) {
 		return conflict(op, "a user with this email already exists", err)
 	}
+	if err != nil {
+		return other(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return other(op, err)
+	}
+	if n == 0 {
+		return notFound(op, "user not found")
+	}
+	return nil
+}
+
+// SetUserAccess writes only role, disabled and updated_at of the user with
+// that id, in one statement.
+func (s *Store) SetUserAccess(ctx context.Context, id, role string, disabled bool, at time.Time) error {
+	const op = "sqlite.SetUserAccess"
+	res, err := s.w.ExecContext(ctx, `UPDATE users SET role = ?, disabled = ?, updated_at = ? WHERE id = ?`,
+		role, boolInt(disabled), msOf(at), id)
 	if err != nil {
 		return other(op, err)
 	}

@@ -22,7 +22,8 @@
 // least to the millisecond (the zero time stays zero); an empty list or map
 // may come back nil; deleting what is absent is not an error; concurrent
 // RotateSession, TakeToken, CreateUser and PutSettingIfAbsent calls have
-// exactly one winner.
+// exactly one winner; UpdateUser never changes a user's Role or Disabled,
+// even when it saves a copy read before a SetUserAccess.
 //
 // For the chat stores it pins down: every method is scoped by user (another
 // user's conversation or message is not found, and writing its id is a
@@ -451,7 +452,8 @@ func (s suite) userTests() []test {
 			other := plainUser("u2", "other@example.com")
 			createUser(t, st, other)
 
-			// Every field changes; the booleans all go from true to false.
+			// Every field changes but Role and Disabled, which keep what is
+			// stored; the other booleans all go from true to false.
 			want := plainUser("u1", "New@Example.com")
 			want.Name, want.Username = "Renamed", "renamed"
 			want.Plugins = []string{"wolfram"}
@@ -460,6 +462,8 @@ func (s suite) userTests() []test {
 			want.CreatedAt, want.UpdatedAt = at(-time.Hour), at(time.Hour)
 			must(t, st.UpdateUser(ctx(), want), "UpdateUser")
 
+			// UpdateUser leaves the access fields alone.
+			want.Role, want.Disabled = librechat.RoleAdmin, true
 			checkUser(t, getUser(t, st, "u1"), want)
 			got, err := st.UserByEmail(ctx(), "new@example.com")
 			must(t, err, "UserByEmail of the new email")
@@ -498,6 +502,118 @@ func (s suite) userTests() []test {
 			got, err := st.UserByEmail(ctx(), "a@example.com")
 			must(t, err, "UserByEmail")
 			checkUser(t, got, a)
+		}},
+		{"UpdateKeepsAccess", func(t *testing.T, st librechat.Store) {
+			createUser(t, st, plainUser("u1", "keep@example.com"))
+			// A copy that says USER and enabled must not demote or enable
+			// an admin it did not make.
+			must(t, st.SetUserAccess(ctx(), "u1", librechat.RoleAdmin, true, at(time.Minute)), "SetUserAccess")
+			want := plainUser("u1", "keep@example.com")
+			want.Name, want.UpdatedAt = "Renamed", at(time.Hour)
+			must(t, st.UpdateUser(ctx(), want), "UpdateUser")
+			want.Role, want.Disabled = librechat.RoleAdmin, true
+			checkUser(t, getUser(t, st, "u1"), want)
+			// And one that says ADMIN and disabled does not promote or
+			// disable a user.
+			must(t, st.SetUserAccess(ctx(), "u1", librechat.RoleUser, false, at(2*time.Hour)), "SetUserAccess back")
+			want.Name, want.UpdatedAt = "Again", at(3*time.Hour)
+			must(t, st.UpdateUser(ctx(), want), "UpdateUser again")
+			want.Role, want.Disabled = librechat.RoleUser, false
+			checkUser(t, getUser(t, st, "u1"), want)
+		}},
+		{"SetUserAccess", func(t *testing.T, st librechat.Store) {
+			full := fullUser("u1", "Full@Example.com")
+			createUser(t, st, full)
+			other := plainUser("u2", "other@example.com")
+			createUser(t, st, other)
+
+			// Only the role, the flag and the update time change.
+			want := fullUser("u1", "Full@Example.com")
+			want.Role, want.Disabled, want.UpdatedAt = "custom-role", false, at(time.Hour)
+			must(t, st.SetUserAccess(ctx(), "u1", "custom-role", false, at(time.Hour)), "SetUserAccess")
+			checkUser(t, getUser(t, st, "u1"), want)
+			got, err := st.UserByEmail(ctx(), "full@example.com")
+			must(t, err, "UserByEmail after SetUserAccess")
+			checkUser(t, got, want)
+
+			want.Role, want.Disabled, want.UpdatedAt = librechat.RoleAdmin, true, at(2*time.Hour)
+			must(t, st.SetUserAccess(ctx(), "u1", librechat.RoleAdmin, true, at(2*time.Hour)), "SetUserAccess again")
+			checkUser(t, getUser(t, st, "u1"), want)
+
+			// Setting what is stored is no error.
+			must(t, st.SetUserAccess(ctx(), "u1", librechat.RoleAdmin, true, at(2*time.Hour)), "SetUserAccess unchanged")
+			checkUser(t, getUser(t, st, "u1"), want)
+
+			// The zero values are stored as such.
+			want.Role, want.Disabled, want.UpdatedAt = "", false, time.Time{}
+			must(t, st.SetUserAccess(ctx(), "u1", "", false, time.Time{}), "SetUserAccess of zero values")
+			checkUser(t, getUser(t, st, "u1"), want)
+			want.Role, want.Disabled, want.UpdatedAt = librechat.RoleUser, true, at(3*time.Hour)
+			must(t, st.SetUserAccess(ctx(), "u1", librechat.RoleUser, true, at(3*time.Hour)), "SetUserAccess after zero values")
+			checkUser(t, getUser(t, st, "u1"), want)
+
+			checkUser(t, getUser(t, st, "u2"), other)
+			if n := countUsers(t, st); n != 2 {
+				t.Errorf("CountUsers = %d after SetUserAccess, want 2", n)
+			}
+		}},
+		{"SetUserAccessMissing", func(t *testing.T, st librechat.Store) {
+			err := st.SetUserAccess(ctx(), "ghost", librechat.RoleAdmin, true, base)
+			wantKind(t, err, librechat.KindNotFound, "SetUserAccess of an unknown id")
+			_, err = st.UserByID(ctx(), "ghost")
+			wantKind(t, err, librechat.KindNotFound, "UserByID after a failed SetUserAccess")
+			if n := countUsers(t, st); n != 0 {
+				t.Errorf("CountUsers = %d, want 0: SetUserAccess must not create", n)
+			}
+			err = st.SetUserAccess(ctx(), "ghost", librechat.RoleUser, false, time.Time{})
+			wantKind(t, err, librechat.KindNotFound, "SetUserAccess of an unknown id, zero values")
+			_, err = st.UserByID(ctx(), "ghost")
+			wantKind(t, err, librechat.KindNotFound, "UserByID after a failed SetUserAccess, zero values")
+		}},
+		{"StaleUpdateKeepsAccess", func(t *testing.T, st librechat.Store) {
+			createUser(t, st, plainUser("u1", "stale@example.com"))
+			// A request (a login rehashing the password, say) reads the
+			// user; an admin then disables and promotes them; the request
+			// saves its copy.
+			stale := getUser(t, st, "u1")
+			must(t, st.SetUserAccess(ctx(), "u1", librechat.RoleAdmin, true, at(time.Minute)), "SetUserAccess")
+			stale.PasswordHash, stale.Name, stale.UpdatedAt = "$argon2id$rehashed", "Renamed", at(2*time.Minute)
+			must(t, st.UpdateUser(ctx(), stale), "UpdateUser of the stale copy")
+
+			got := getUser(t, st, "u1")
+			if !got.Disabled || got.Role != librechat.RoleAdmin {
+				t.Errorf("after a stale UpdateUser: Role %q Disabled %v, want %q true: the admin's change was undone",
+					got.Role, got.Disabled, librechat.RoleAdmin)
+			}
+			want := plainUser("u1", "stale@example.com")
+			want.Role, want.Disabled = librechat.RoleAdmin, true
+			want.PasswordHash, want.Name, want.UpdatedAt = "$argon2id$rehashed", "Renamed", at(2*time.Minute)
+			checkUser(t, got, want)
+		}},
+		{"ConcurrentUpdateAndSetUserAccess", func(t *testing.T, st librechat.Store) {
+			createUser(t, st, plainUser("u1", "busy@example.com"))
+			stale := getUser(t, st, "u1")
+			// Half the racers save stale copies, half change the access
+			// (all to the same values): whatever the order, the access
+			// change stays and some stale save's name is stored.
+			errs := race(func(i int) error {
+				if i%2 == 0 {
+					u := *stale
+					u.Name = fmt.Sprintf("racer %d", i)
+					return st.UpdateUser(ctx(), &u)
+				}
+				return st.SetUserAccess(ctx(), "u1", librechat.RoleAdmin, true, at(time.Duration(i)*time.Second))
+			})
+			for i, err := range errs {
+				must(t, err, fmt.Sprintf("racer %d", i))
+			}
+			got := getUser(t, st, "u1")
+			if !got.Disabled || got.Role != librechat.RoleAdmin {
+				t.Errorf("Role %q Disabled %v after racing saves, want %q true", got.Role, got.Disabled, librechat.RoleAdmin)
+			}
+			if !strings.HasPrefix(got.Name, "racer ") {
+				t.Errorf("Name = %q, want a racer's", got.Name)
+			}
 		}},
 		{"CountUsers", func(t *testing.T, st librechat.Store) {
 			if n := countUsers(t, st); n != 0 {
