@@ -11,6 +11,7 @@ import (
 
 	"github.com/lcgo/lcgo/shared/app"
 	"github.com/lcgo/lcgo/shared/auth"
+	"github.com/lcgo/lcgo/shared/cache/memcache"
 	cfgpkg "github.com/lcgo/lcgo/shared/config"
 	"github.com/lcgo/lcgo/shared/httpx"
 	"github.com/lcgo/lcgo/shared/librechat"
@@ -50,9 +51,15 @@ func New(a *app.App) (http.Handler, error) {
 	if client == nil {
 		client = http.DefaultClient
 	}
+	// Fetched model lists go through the App's cache (shared by every
+	// instance when it is Redis), else through one of this handler's own.
+	mc := a.Cache
+	if mc == nil {
+		mc = memcache.New(memcache.Options{Clock: a.Clock})
+	}
 	h := &handler{
 		app: a, cfg: a.Config, authn: authn, keys: keys,
-		models: newModelCache(client, a.Clock, a.Log), specs: specs,
+		models: newModelCache(client, mc, a.Log), specs: specs,
 	}
 
 	public := http.NewServeMux()

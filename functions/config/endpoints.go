@@ -15,9 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lcgo/lcgo/shared/cache"
 	cfgpkg "github.com/lcgo/lcgo/shared/config"
 	"github.com/lcgo/lcgo/shared/httpx"
-	"github.com/lcgo/lcgo/shared/librechat"
 	"github.com/lcgo/lcgo/shared/modelcfg"
 )
 
@@ -146,86 +146,96 @@ func (h *handler) modelLists(r *http.Request) ([]cfgpkg.EndpointInfo, [][]string
 
 // Model list caching: successful fetches are kept for modelTTL, failures
 // (answered with models.default) for failureTTL so a down API is not asked
-// on every page load.
+// on every page load. The lists live in the App's cache (Redis when
+// configured, so every instance shares one fetch), JSON-encoded.
 const (
 	modelTTL     = 5 * time.Minute
 	failureTTL   = 30 * time.Second
 	fetchTimeout = 10 * time.Second
+	cacheTimeout = time.Second
 	maxModelBody = 8 << 20
 )
 
 type modelCache struct {
 	client *http.Client
-	clock  librechat.Clock
+	cache  cache.Cache
 	log    *slog.Logger
 
-	mu      sync.Mutex
-	entries map[string]*modelEntry
+	mu       sync.Mutex
+	inflight map[string]*modelFetch
 }
 
-type modelEntry struct {
-	ready   chan struct{} // closed when models is set
-	models  []string
-	expires time.Time
+// modelFetch is one fetch in progress; callers asking for the same key
+// meanwhile wait for it.
+type modelFetch struct {
+	ready  chan struct{} // closed when models is set
+	models []string
 }
 
-func newModelCache(client *http.Client, clock librechat.Clock, log *slog.Logger) *modelCache {
+func newModelCache(client *http.Client, c cache.Cache, log *slog.Logger) *modelCache {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &modelCache{client: client, clock: clock, log: log, entries: map[string]*modelEntry{}}
-}
-
-func (m *modelCache) now() time.Time {
-	if m.clock != nil {
-		return m.clock.Now()
-	}
-	return time.Now()
+	return &modelCache{client: client, cache: c, log: log, inflight: map[string]*modelFetch{}}
 }
 
 // get returns the endpoint's fetched models, or models.default when the
-// fetch fails or returns none. Concurrent callers share one fetch.
+// fetch fails or returns none. Concurrent callers of one process share one
+// fetch; a cache that fails is logged and the API asked.
 func (m *modelCache) get(ctx context.Context, c *cfgpkg.CustomEndpoint, userID string) []string {
-	key := cacheKey(c, userID)
+	key := "models:" + cacheKey(c, userID)
+	cctx, cancel := context.WithTimeout(ctx, cacheTimeout)
+	b, ok, err := m.cache.Get(cctx, key)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			m.log.Warn("model list cache read failed; fetching", "endpoint", c.Name, "err", err)
+		}
+	} else if ok {
+		var models []string
+		if err := json.Unmarshal(b, &models); err == nil {
+			return models
+		}
+		m.log.Warn("cached model list does not decode; fetching", "endpoint", c.Name)
+	}
 	m.mu.Lock()
-	e, ok := m.entries[key]
+	f, ok := m.inflight[key]
 	if ok {
+		m.mu.Unlock()
 		select {
-		case <-e.ready:
-			if m.now().Before(e.expires) {
-				m.mu.Unlock()
-				return append([]string{}, e.models...)
-			}
-			ok = false
-		default:
+		case <-f.ready:
+			return append([]string{}, f.models...)
+		case <-ctx.Done():
+			return append([]string{}, c.Models.Default...)
 		}
 	}
-	if !ok {
-		e = &modelEntry{ready: make(chan struct{})}
-		m.entries[key] = e
-		m.mu.Unlock()
-		models, err := fetchModels(context.WithoutCancel(ctx), m.client, c, userID)
-		ttl := modelTTL
-		if err != nil || len(models) == 0 {
-			if err == nil {
-				err = errors.New("no models listed")
-			}
-			m.log.Warn("fetch models failed; using models.default", "endpoint", c.Name, "err", err)
-			models, ttl = append([]string{}, c.Models.Default...), failureTTL
-		}
-		m.mu.Lock()
-		e.models, e.expires = models, m.now().Add(ttl)
-		close(e.ready)
-		m.mu.Unlock()
-		return append([]string{}, models...)
-	}
+	f = &modelFetch{ready: make(chan struct{})}
+	m.inflight[key] = f
 	m.mu.Unlock()
-	select {
-	case <-e.ready:
-		return append([]string{}, e.models...)
-	case <-ctx.Done():
-		return append([]string{}, c.Models.Default...)
+
+	bg := context.WithoutCancel(ctx)
+	models, err := fetchModels(bg, m.client, c, userID)
+	ttl := modelTTL
+	if err != nil || len(models) == 0 {
+		if err == nil {
+			err = errors.New("no models listed")
+		}
+		m.log.Warn("fetch models failed; using models.default", "endpoint", c.Name, "err", err)
+		models, ttl = append([]string{}, c.Models.Default...), failureTTL
 	}
+	if b, err := json.Marshal(models); err == nil {
+		cctx, cancel := context.WithTimeout(bg, cacheTimeout)
+		if err := m.cache.Set(cctx, key, b, ttl); err != nil {
+			m.log.Warn("model list cache write failed", "endpoint", c.Name, "err", err)
+		}
+		cancel()
+	}
+	m.mu.Lock()
+	f.models = models
+	delete(m.inflight, key)
+	close(f.ready)
+	m.mu.Unlock()
+	return append([]string{}, models...)
 }
 
 func cacheKey(c *cfgpkg.CustomEndpoint, userID string) string {

@@ -1,6 +1,7 @@
 // Package app holds the one value every area is built from: configuration,
-// storage, clock, id generator, rate limiter, mailer and HTTP client. It is
-// built once at start (see shared/setup) and passed to each area's New.
+// storage, clock, id generator, rate limiter, mailer, HTTP client and
+// cache. It is built once at start (see shared/setup) and passed to each
+// area's New.
 package app
 
 import (
@@ -12,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lcgo/lcgo/shared/cache"
 	"github.com/lcgo/lcgo/shared/chat"
 	"github.com/lcgo/lcgo/shared/config"
 	"github.com/lcgo/lcgo/shared/librechat"
@@ -32,6 +34,10 @@ type App struct {
 	// Jobs holds chat generation jobs; nil until the chat area builds an
 	// in-memory one (setup sets Redis when REDIS_URI is given).
 	Jobs chat.Jobs
+	// Cache keeps derived data between requests (fetched model lists):
+	// Redis, shared by every instance, when REDIS_URI is given, else one
+	// in the process. nil: each area keeps its own in the process.
+	Cache cache.Cache
 }
 
 // SystemClock is the real clock.

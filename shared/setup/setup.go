@@ -20,6 +20,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lcgo/lcgo/shared/app"
+	"github.com/lcgo/lcgo/shared/cache/cachedstore"
+	"github.com/lcgo/lcgo/shared/cache/memcache"
+	"github.com/lcgo/lcgo/shared/cache/rediscache"
 	"github.com/lcgo/lcgo/shared/chat/dynamojobs"
 	"github.com/lcgo/lcgo/shared/chat/redisjobs"
 	"github.com/lcgo/lcgo/shared/config"
@@ -52,6 +55,13 @@ type Options struct {
 // DynamoDB table DYNAMODB_TABLE_PREFIX + "librechat". Stream jobs and rate
 // limits are shared through Redis when REDIS_URI is set, else through the
 // DynamoDB table when STORE=dynamodb, else kept in the process.
+//
+// With REDIS_URI, a.Cache is Redis (keys under RedisCachePrefix) and the
+// store's model configuration lists and group memberships are read through
+// it (cachedstore), every write through a.Store invalidating what it
+// changes. Without, a.Cache is kept in the process and the store is not
+// wrapped: each instance reads model configurations from the store, so
+// instances never disagree.
 func Open(ctx context.Context, opt Options) (*app.App, error) {
 	getenv := opt.Getenv
 	if getenv == nil {
@@ -105,6 +115,7 @@ func Open(ctx context.Context, opt Options) (*app.App, error) {
 		Mailer:  mailer(cfg, log),
 		HTTP:    &http.Client{Timeout: 30 * time.Second},
 		Log:     log,
+		Cache:   memcache.New(memcache.Options{Clock: clock}),
 	}
 	switch {
 	case cfg.RedisURI != "":
@@ -116,6 +127,8 @@ func Open(ctx context.Context, opt Options) (*app.App, error) {
 		client := redis.NewClient(ropts)
 		a.Jobs = redisjobs.New(client, redisjobs.Options{})
 		a.Limiter = redislimit.New(client, "")
+		a.Cache = rediscache.New(client, rediscache.Options{Prefix: RedisCachePrefix})
+		a.Store = cachedstore.New(st, a.Cache, cachedstore.Options{Log: log})
 	case dyn != nil:
 		table := dyopts.TableName()
 		a.Jobs = dynamojobs.New(dyn, dynamojobs.Options{Table: table, NoTransactions: dyopts.NoTransactions})
@@ -131,6 +144,9 @@ func Open(ctx context.Context, opt Options) (*app.App, error) {
 	}
 	return a, nil
 }
+
+// RedisCachePrefix starts the Redis keys of a.Cache.
+const RedisCachePrefix = "lcgo:cfg:"
 
 // mailer sends through the configured SMTP server, or to the log when
 // there is none.
