@@ -27,6 +27,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -88,6 +89,8 @@ type options struct {
 	timeout, chatTimeout   time.Duration
 	secretsManager         bool
 	accessLog, verbose     bool
+	areas                  []string  // the areas to run; empty: all
+	logs                   io.Writer // the functions' output (default stderr)
 }
 
 func run(args []string) error {
@@ -133,48 +136,103 @@ func run(args []string) error {
 }
 
 func serve(ctx context.Context, o options, log *slog.Logger) error {
+	st, err := startStack(ctx, o, log)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	fmt.Println(st.url)
+	log.Info("listening", "url", st.url, "dynamodb", st.svc.dynamoURL, "s3", st.svc.s3URL, "bootstraps", st.bin)
+
+	select {
+	case err := <-st.errc:
+		return err
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// running is a started stack: the emulators, every area's function and
+// the front, serving at url.
+type running struct {
+	url  string
+	bin  string
+	svc  *services
+	fns  *stack
+	srv  *http.Server
+	errc chan error // the front's Serve error
+	undo []func()   // in reverse order on close
+}
+
+func (r *running) close() {
+	if r.srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = r.srv.Shutdown(sctx)
+		cancel()
+	}
+	for i := len(r.undo) - 1; i >= 0; i-- {
+		r.undo[i]()
+	}
+}
+
+// startStack starts the emulators, the functions of o.areas (every area
+// when empty; the front answers 404 for the others) with their warm
+// environments, and the front.
+func startStack(ctx context.Context, o options, log *slog.Logger) (st *running, err error) {
+	st = &running{}
+	defer func() {
+		if err != nil {
+			st.close()
+			st = nil
+		}
+	}()
+	areas := o.areas
+	if len(areas) == 0 {
+		areas = routes.Areas()
+	}
 	data := o.data
 	if data == "" {
 		d, err := os.MkdirTemp("", "lambdalocal-")
 		if err != nil {
-			return err
+			return st, err
 		}
-		defer os.RemoveAll(d)
+		st.undo = append(st.undo, func() { os.RemoveAll(d) })
 		data = d
 	}
-	data, err := filepath.Abs(data)
+	data, err = filepath.Abs(data)
 	if err != nil {
-		return err
+		return st, err
 	}
 	if err := os.MkdirAll(data, 0o700); err != nil {
-		return err
+		return st, err
 	}
 	bin := o.bin
 	if bin == "" {
 		root, err := moduleRoot()
 		if err != nil {
-			return err
+			return st, err
 		}
 		bin = filepath.Join(root, "dist", "lambdalocal")
-		if err := buildBootstraps(ctx, bin, log); err != nil {
-			return err
+		if err := buildBootstraps(ctx, bin, log, areas...); err != nil {
+			return st, err
 		}
 	}
 	if bin, err = filepath.Abs(bin); err != nil {
-		return err
+		return st, err
 	}
-	for _, area := range routes.Areas() {
+	st.bin = bin
+	for _, area := range areas {
 		if _, err := os.Stat(bootstrapPath(bin, area)); err != nil {
-			return fmt.Errorf("no bootstrap for %s in %s (build them with -build %s): %w", area, bin, bin, err)
+			return st, fmt.Errorf("no bootstrap for %s in %s (build them with -build %s): %w", area, bin, bin, err)
 		}
 	}
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(o.host, strconv.Itoa(o.port)))
 	if err != nil {
-		return err
+		return st, err
 	}
-	defer ln.Close()
-	url := frontURL(ln.Addr().(*net.TCPAddr))
+	st.undo = append(st.undo, func() { ln.Close() })
+	st.url = frontURL(ln.Addr().(*net.TCPAddr))
 
 	secret := map[string]string{
 		"JWT_SECRET":         randomHex(32),
@@ -184,13 +242,14 @@ func serve(ctx context.Context, o options, log *slog.Logger) error {
 	table := dynamo.Options{TablePrefix: tablePrefix}
 	svc, err := startServices(ctx, log, table, bucketName, secretARN, secret)
 	if err != nil {
-		return err
+		return st, err
 	}
-	defer svc.close()
+	st.svc = svc
+	st.undo = append(st.undo, svc.close)
 
 	configPath := filepath.Join(data, "librechat.yaml")
 	if err := os.WriteFile(configPath, []byte(configFile), 0o600); err != nil {
-		return err
+		return st, err
 	}
 	base := map[string]string{
 		"STORE":                    "dynamodb",
@@ -203,8 +262,8 @@ func serve(ctx context.Context, o options, log *slog.Logger) error {
 		"AWS_ENDPOINT_URL":         svc.s3URL,
 		"AWS_FORCE_PATH_STYLE":     "true",
 		"CONFIG_PATH":              configPath,
-		"DOMAIN_SERVER":            url,
-		"DOMAIN_CLIENT":            url,
+		"DOMAIN_SERVER":            st.url,
+		"DOMAIN_CLIENT":            st.url,
 	}
 	if o.secretsManager {
 		base["SECRETS_ARN"] = secretARN
@@ -216,9 +275,13 @@ func serve(ctx context.Context, o options, log *slog.Logger) error {
 	}
 
 	logs := &logSink{w: os.Stderr}
+	if o.logs != nil {
+		logs.w = o.logs
+	}
 	fns := &stack{fns: map[string]*function{}}
-	defer fns.close()
-	for _, area := range routes.Areas() {
+	st.fns = fns
+	st.undo = append(st.undo, fns.close)
+	for _, area := range areas {
 		env := map[string]string{}
 		for k, v := range base {
 			env[k] = v
@@ -238,31 +301,20 @@ func serve(ctx context.Context, o options, log *slog.Logger) error {
 		fns.fns[area] = fn
 	}
 
-	start := time.Now()
+	begin := time.Now()
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	n, err := fns.warm(wctx)
 	cancel()
 	if err != nil {
-		return err
+		return st, err
 	}
-	log.Info("functions ready", "functions", len(fns.fns), "environments", n, "ms", time.Since(start).Milliseconds())
+	log.Info("functions ready", "functions", len(fns.fns), "environments", n, "ms", time.Since(begin).Milliseconds())
 
 	f := &front{fns: fns, log: log, apiWait: integrationTimeout, urlWait: o.chatTimeout, accessOK: o.accessLog}
-	srv := &http.Server{Handler: f, ReadHeaderTimeout: 30 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	fmt.Println(url)
-	log.Info("listening", "url", url, "dynamodb", svc.dynamoURL, "s3", svc.s3URL, "bootstraps", bin)
-
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(sctx)
-	return nil
+	st.srv = &http.Server{Handler: f, ReadHeaderTimeout: 30 * time.Second}
+	st.errc = make(chan error, 1)
+	go func() { st.errc <- st.srv.Serve(ln) }()
+	return st, nil
 }
 
 // stack is every area's function.
@@ -324,7 +376,7 @@ func bootstrapPath(dir, area string) string { return filepath.Join(dir, area, "b
 // deployed (CGO off, -trimpath, -tags lambda.norpc, -ldflags "-s -w";
 // infra/lambda/build.sh), for this machine, into
 // dir/<area>/bootstrap.
-func buildBootstraps(ctx context.Context, dir string, log *slog.Logger) error {
+func buildBootstraps(ctx context.Context, dir string, log *slog.Logger, areas ...string) error {
 	root, err := moduleRoot()
 	if err != nil {
 		return err
@@ -334,7 +386,9 @@ func buildBootstraps(ctx context.Context, dir string, log *slog.Logger) error {
 		return err
 	}
 	start := time.Now()
-	areas := routes.Areas()
+	if len(areas) == 0 {
+		areas = routes.Areas()
+	}
 	errs := make([]error, len(areas))
 	var wg sync.WaitGroup
 	for i, area := range areas {
