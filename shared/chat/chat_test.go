@@ -2,7 +2,9 @@ package chat
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestSender(t *testing.T) {
@@ -85,5 +87,20 @@ func TestFoldRebuildsState(t *testing.T) {
 	ab := abortFrame(&State{}, "New Chat")
 	if string(ab.Data) != `{"final":true,"conversation":null,"title":"New Chat","requestMessage":null,"responseMessage":null,"aborted":true,"earlyAbort":true}` {
 		t.Fatalf("early abort frame %s", ab.Data)
+	}
+}
+
+func TestTitlesAreBounded(t *testing.T) {
+	long := strings.Repeat("é", 5000)
+	for name, got := range map[string]string{
+		"fallback": fallbackTitle(long + " two three"),
+		"cleaned":  cleanTitle("Title: " + strings.Repeat("ab", 30) + "é" + strings.Repeat("x", 200)),
+	} {
+		if len(got) > maxTitle || !utf8.ValidString(got) || got == "" {
+			t.Errorf("%s title: %d bytes, valid %v", name, len(got), utf8.ValidString(got))
+		}
+	}
+	if got := fallbackTitle("hello there, how are you doing today friend?"); got != "Hello there, how are you doing" {
+		t.Errorf("fallback title %q", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/lcgo/lcgo/shared/config"
 	"github.com/lcgo/lcgo/shared/librechat"
@@ -220,10 +221,21 @@ func cleanTitle(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
 	}
-	if len(s) > 120 {
-		s = s[:120]
+	return strings.TrimSpace(clip(s, maxTitle))
+}
+
+// maxTitle bounds a generated title, in bytes.
+const maxTitle = 120
+
+// clip cuts s to at most n bytes without splitting a character.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return strings.TrimSpace(s)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // fallbackTitle is the first words of the message.
@@ -232,7 +244,7 @@ func fallbackTitle(text string) string {
 	if len(words) > 6 {
 		words = words[:6]
 	}
-	t := strings.TrimRightFunc(strings.Join(words, " "), unicode.IsPunct)
+	t := strings.TrimRightFunc(clip(strings.Join(words, " "), maxTitle), unicode.IsPunct)
 	if t == "" {
 		return ""
 	}
