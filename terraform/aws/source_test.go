@@ -403,10 +403,12 @@ type areaCode struct {
 // reaches the function or type of that name in its package, pkg.Name the
 // one of an imported package. A type that is reached makes all its
 // methods reachable (whoever holds a value may call them, code outside
-// the repository too, through interfaces), and so are the types its
-// declaration names (a field's value exists without being named). Store
-// methods are found by name wherever a reachable function calls
-// x.Name(…). Each approximation can only add.
+// the repository too, through interfaces), except those named like a
+// Store method, which only the repository's code calls: they are reached
+// once reachable code calls that name. The types a reached declaration
+// names are reached too (a field's value exists without being named).
+// Store methods are found by name wherever a reachable function calls
+// x.Name(…). Every other approximation can only add.
 func analyzeArea(t *testing.T, root, area string) areaCode {
 	t.Helper()
 	store := storeMethodNames()
@@ -438,7 +440,8 @@ func analyzeArea(t *testing.T, root, area string) areaCode {
 			}
 		}
 	}
-	found := map[string]bool{}
+	found := map[string]bool{}    // Store methods called in reached code
+	parked := map[string][]work{} // methods of reached types waiting for a call by their name
 	out := areaCode{Reached: map[string]bool{}}
 	for len(queue) > 0 {
 		w := queue[len(queue)-1]
@@ -452,6 +455,14 @@ func analyzeArea(t *testing.T, root, area string) areaCode {
 		}
 		if ts, ok := w.node.(*ast.TypeSpec); ok {
 			for _, m := range w.pkg.methods[ts.Name.Name] {
+				// A method named like a Store method is reached only once
+				// reached code calls that name: store wrappers (a cache
+				// over the store, say) are built for every area, but an
+				// area reaches only the methods it calls.
+				if n := m.Name.Name; store[n] && !found[n] {
+					parked[n] = append(parked[n], work{w.pkg, m})
+					continue
+				}
 				push(w.pkg, m)
 			}
 		}
@@ -481,8 +492,12 @@ func analyzeArea(t *testing.T, root, area string) areaCode {
 						return false
 					}
 				}
-				if calls[n] && store[n.Sel.Name] {
+				if calls[n] && store[n.Sel.Name] && !found[n.Sel.Name] {
 					found[n.Sel.Name] = true
+					for _, m := range parked[n.Sel.Name] {
+						push(m.pkg, m.node)
+					}
+					delete(parked, n.Sel.Name)
 				}
 			case *ast.Ident:
 				name(w.pkg, n.Name)
