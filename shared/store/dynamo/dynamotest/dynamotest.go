@@ -188,7 +188,14 @@ func start(t testing.TB, node, cli string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.Command(node, cli,
+	// dynalite rethrows the error of a request its client aborted (a
+	// cancelled context), which ends the process; a real DynamoDB drops
+	// such a request. The preload ignores exactly that error.
+	preload := filepath.Join(t.TempDir(), "ignore-aborted.js")
+	if err := os.WriteFile(preload, []byte(ignoreAborted), 0o644); err != nil {
+		return "", err
+	}
+	cmd := exec.Command(node, "--require", preload, cli,
 		"--host", "127.0.0.1",
 		"--port", strconv.Itoa(port),
 		"--createTableMs", "0",
@@ -220,7 +227,14 @@ func start(t testing.TB, node, cli string) (string, error) {
 		default:
 		}
 		if answers(url) {
-			t.Cleanup(stop)
+			t.Cleanup(func() {
+				select {
+				case <-exited:
+					t.Errorf("dynalite on %s exited during the test: %s", addr, out.String())
+				default:
+				}
+				stop()
+			})
 			return url, nil
 		}
 		if time.Now().After(deadline) {
@@ -230,6 +244,16 @@ func start(t testing.TB, node, cli string) (string, error) {
 		time.Sleep(25 * time.Millisecond)
 	}
 }
+
+// ignoreAborted is loaded before dynalite: an "aborted" request error
+// (the client closed the connection mid-request) is dropped; any other
+// uncaught error still ends the process.
+const ignoreAborted = `process.on('uncaughtException', function (err) {
+  if (err && err.code === 'ECONNRESET' && err.message === 'aborted') return
+  console.error(err)
+  process.exit(1)
+})
+`
 
 // answers reports whether a DynamoDB endpoint answers an HTTP request.
 func answers(url string) bool {
