@@ -106,7 +106,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
 	"strconv"
@@ -173,7 +172,7 @@ func New(a *app.App) (http.Handler, error) {
 }
 
 func (h *handler) routes(m *http.ServeMux) {
-	m.HandleFunc("GET /api/admin/users", h.paged(cursorUsers, h.listUsers))
+	m.HandleFunc("GET /api/admin/users", h.listUsers)
 	m.HandleFunc("GET /api/admin/users/{id}", h.getUser)
 	m.HandleFunc("PATCH /api/admin/users/{id}", h.patchUser)
 
@@ -192,7 +191,7 @@ func (h *handler) routes(m *http.ServeMux) {
 	m.HandleFunc("PUT /api/admin/model-configs/{id}", h.putModelConfig)
 	m.HandleFunc("DELETE /api/admin/model-configs/{id}", h.deleteModelConfig)
 
-	m.HandleFunc("GET /api/admin/audit", h.paged(cursorAudit, h.listAudit))
+	m.HandleFunc("GET /api/admin/audit", h.listAudit)
 }
 
 // isAdmin reports whether a role is the admin role (as the config area
@@ -267,32 +266,9 @@ const (
 	cursorAudit = "audit"
 )
 
-// pager is what page and nextCursor need to read and sign the cursors of
-// one list; paged puts it in the request's context.
-type pager struct {
-	codec *cursor.Codec
-	kind  string
-	log   *slog.Logger
-}
-
-type pagerKey struct{}
-
-// paged serves a list whose cursors are of kind.
-func (h *handler) paged(kind string, next http.HandlerFunc) http.HandlerFunc {
-	p := &pager{codec: h.cursors, kind: kind, log: h.app.Log}
-	return func(w http.ResponseWriter, r *http.Request) {
-		next(w, r.WithContext(context.WithValue(r.Context(), pagerKey{}, p)))
-	}
-}
-
-func pagerOf(r *http.Request) (*pager, bool) {
-	p, ok := r.Context().Value(pagerKey{}).(*pager)
-	return p, ok && p.codec != nil
-}
-
-// page reads ?cursor= and ?limit=. A cursor must be one nextCursor made
-// for the same list and the same admin.
-func page(r *http.Request) (*librechat.Cursor, int, error) {
+// page reads ?cursor= and ?limit= of a list of kind. A cursor must be one
+// nextCursor made for the same list and the same admin.
+func (h *handler) page(r *http.Request, kind string) (*librechat.Cursor, int, error) {
 	q := r.URL.Query()
 	limit := defaultPageSize
 	if v := q.Get("limit"); v != "" {
@@ -304,12 +280,8 @@ func page(r *http.Request) (*librechat.Cursor, int, error) {
 	}
 	var after *librechat.Cursor
 	if v := q.Get("cursor"); v != "" {
-		p, ok := pagerOf(r)
-		if !ok {
-			return nil, 0, librechat.Wrap(librechat.KindOther, "admin.page", errors.New("the route is not paged"))
-		}
 		var c librechat.Cursor
-		if err := p.codec.Decode(p.kind, actor(r).ID, v, &c); err != nil || c.ID == "" {
+		if err := h.cursors.Decode(kind, actor(r).ID, v, &c); err != nil || c.ID == "" {
 			return nil, 0, invalid("Invalid cursor")
 		}
 		after = &c
@@ -317,24 +289,15 @@ func page(r *http.Request) (*librechat.Cursor, int, error) {
 	return after, limit, nil
 }
 
-// nextCursor signs the position c for the list and admin of r; nil when
-// there is no next page.
-func nextCursor(r *http.Request, c *librechat.Cursor) *string {
+// nextCursor signs the position c for the list of kind and the admin of
+// r; nil when there is no next page.
+func (h *handler) nextCursor(r *http.Request, kind string, c *librechat.Cursor) *string {
 	if c == nil {
 		return nil
 	}
-	p, ok := pagerOf(r)
-	if !ok {
-		slog.ErrorContext(r.Context(), "admin: a list route is not paged", "path", r.URL.Path)
-		return nil
-	}
-	s, err := p.codec.Encode(p.kind, actor(r).ID, c)
+	s, err := h.cursors.Encode(kind, actor(r).ID, c)
 	if err != nil {
-		log := p.log
-		if log == nil {
-			log = slog.Default()
-		}
-		log.ErrorContext(r.Context(), "admin: cursor not made", "err", err, "path", r.URL.Path)
+		h.app.Log.ErrorContext(r.Context(), "admin: cursor not made", "err", err, "path", r.URL.Path)
 		return nil
 	}
 	return &s

@@ -19,7 +19,7 @@ type auditDoc struct {
 }
 
 func (h *handler) listAudit(w http.ResponseWriter, r *http.Request) {
-	after, limit, err := page(r)
+	after, limit, err := h.page(r, cursorAudit)
 	if err != nil {
 		fail(w, r, err)
 		return
@@ -35,7 +35,7 @@ func (h *handler) listAudit(w http.ResponseWriter, r *http.Request) {
 	out := struct {
 		Entries    []auditDoc `json:"entries"`
 		NextCursor *string    `json:"nextCursor"`
-	}{Entries: make([]auditDoc, 0, len(entries)), NextCursor: nextCursor(r, next)}
+	}{Entries: make([]auditDoc, 0, len(entries)), NextCursor: h.nextCursor(r, cursorAudit, next)}
 	for _, e := range entries {
 		detail := e.Detail
 		if len(detail) == 0 || !json.Valid(detail) {

@@ -39,7 +39,7 @@ func userOf(u *librechat.User) *userDoc {
 }
 
 func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
-	after, limit, err := page(r)
+	after, limit, err := h.page(r, cursorUsers)
 	if err != nil {
 		fail(w, r, err)
 		return
@@ -55,7 +55,7 @@ func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
 	out := struct {
 		Users      []*userDoc `json:"users"`
 		NextCursor *string    `json:"nextCursor"`
-	}{Users: make([]*userDoc, 0, len(users)), NextCursor: nextCursor(r, next)}
+	}{Users: make([]*userDoc, 0, len(users)), NextCursor: h.nextCursor(r, cursorUsers, next)}
 	for _, u := range users {
 		out.Users = append(out.Users, userOf(u))
 	}

@@ -718,9 +718,17 @@ func (s *Service) endAborted(ctx context.Context, info *JobInfo) (bool, error) {
 
 // snapshot folds the job's frames so far.
 func (s *Service) snapshot(ctx context.Context, id string) (*State, error) {
+	return s.fold(ctx, id, -1)
+}
+
+// fold folds the job's first max frames so far (all of them when max < 0).
+func (s *Service) fold(ctx context.Context, id string, max int) (*State, error) {
 	n, err := s.jobs.Len(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if max >= 0 {
+		n = min(n, max)
 	}
 	st := &State{}
 	if n == 0 {

@@ -314,10 +314,9 @@ func (s *Service) Start(ctx context.Context, userID, endpoint string, body []byt
 // stale, and reports whether it did.
 func (s *Service) settleConflict(ctx context.Context, id string) bool {
 	info, err := s.jobs.Info(ctx, id)
-	if err != nil || !s.stale(info) {
-		return false
+	if err == nil {
+		info, err = s.settle(ctx, info)
 	}
-	info, err = s.settle(ctx, info)
 	return librechat.IsNotFound(err) || (err == nil && info.Status != StatusRunning)
 }
 

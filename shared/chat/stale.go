@@ -57,7 +57,9 @@ func (s *Service) settle(ctx context.Context, info *JobInfo) (*JobInfo, error) {
 func (s *Service) interrupt(ctx context.Context, info *JobInfo) error {
 	ctx = context.WithoutCancel(ctx)
 	s.log.Warn("chat: the generation's process stopped; ending the job", "job", info.ID, "beat", info.Beat, "created", info.CreatedAt)
-	st, err := s.snapshot(ctx, info.ID)
+	// The reply began once the created frame and the reply's identity
+	// (frames 0 and 1) are out.
+	st, err := s.fold(ctx, info.ID, 2)
 	if err != nil {
 		return err
 	}

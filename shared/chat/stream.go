@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 
 	"github.com/lcgo/lcgo/shared/librechat"
@@ -75,11 +74,11 @@ func (s *Service) Stream(ctx context.Context, userID, id string, resume bool, wr
 			stop := errors.New("stop")
 			from = n
 			err := s.jobs.Read(ctx, id, 0, func(i int, f Frame) error {
-				if terminal(f) {
+				st.Fold(f) // a last frame adds nothing to the sync state
+				if st.Final || f.Event == "error" {
 					from = i
 					return stop
 				}
-				st.Fold(f)
 				if i >= n-1 {
 					return stop
 				}
@@ -130,21 +129,6 @@ func (s *Service) removeIfWatched(id string) {
 	if watched {
 		_ = s.jobs.Remove(context.Background(), id)
 	}
-}
-
-// terminal reports whether f ends a job's frames: the final frame, an
-// error, or an abort mark.
-func terminal(f Frame) bool {
-	if f.Event == "error" {
-		return true
-	}
-	if isMeta(f) {
-		return abortMarkOf(f) != nil
-	}
-	var probe struct {
-		Final bool `json:"final"`
-	}
-	return json.Unmarshal(f.Data, &probe) == nil && probe.Final
 }
 
 func notFound(err error) error {
