@@ -59,7 +59,7 @@ func (s *Service) Stream(ctx context.Context, userID, id string, resume bool, wr
 		}
 	}
 	s.enter(id)
-	defer s.leave(ctx, id)
+	defer s.leave(id)
 
 	from := 0
 	st := &State{} // what this reader has been sent, folded
@@ -149,7 +149,7 @@ func (s *Service) enter(id string) {
 	s.readers[id]++
 }
 
-func (s *Service) leave(ctx context.Context, id string) {
+func (s *Service) leave(id string) {
 	s.mu.Lock()
 	s.readers[id]--
 	last := s.readers[id] <= 0
@@ -158,7 +158,10 @@ func (s *Service) leave(ctx context.Context, id string) {
 	}
 	r := s.runs[id]
 	s.mu.Unlock()
-	if last && r != nil && ctx.Err() != nil {
+	// The reader left before the end (its context ended, or a write to
+	// the client failed first): a generation that has not finished keeps
+	// what was sent (checkpoint does nothing once it has).
+	if last && r != nil {
 		r.checkpoint()
 	}
 }
